@@ -1,0 +1,36 @@
+# chanlib: `make report` and `make test` set everything up from nothing (venv, pinned packages, demo data).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.chanlib-installed
+DEMO   := data/demo/params.yaml
+
+.PHONY: setup demo report test lab bench clean
+
+setup: $(STAMP)
+
+# The venv, chanlib (editable) and every dependency at the versions pinned in pyproject.toml and requirements.lock.
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $@
+
+# The small demo business (seed 42) that params/default.yaml reads.
+$(DEMO): | $(STAMP)
+	$(BIN)/chanlib demo --size small --seed 42 --out data/demo
+
+demo: $(DEMO)
+
+report: $(STAMP) $(DEMO)
+	$(BIN)/chanlib report --params params/default.yaml
+
+test: $(STAMP) $(DEMO)
+	$(BIN)/python -m pytest
+
+# JupyterLab with a `chanlib` kernel registered in the venv.
+lab: $(STAMP) $(DEMO)
+	$(BIN)/python -m ipykernel install --sys-prefix --name chanlib --display-name "chanlib (.venv)"
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) data/demo data/*.duckdb data/*_rejects reports/*/ reports/latest

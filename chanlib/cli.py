@@ -1,0 +1,147 @@
+"""The ``chanlib`` command line, as scheduled runs (cron, Airflow) call it.
+
+Every command takes ``--params FILE`` (default ``params/default.yaml``) and ``--data TABLE=PATH`` (repeatable). It
+logs to stderr and exits 0 on success, 1 on a data or run error (one line naming file, column and rows) and 2 on a
+usage error. Commands that need the store build it when it is missing or stale.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ChanlibError
+
+log = logging.getLogger("chanlib")
+
+
+def _data_override(text: str) -> tuple[str, Path]:
+    table, sep, path = text.partition("=")
+    if not sep or not table or not path:
+        raise argparse.ArgumentTypeError(f"expected TABLE=PATH, got {text!r}")
+    return table.strip(), Path(path)
+
+
+def _regions(text: str) -> list[str]:
+    regions = [r.strip() for r in text.split(",") if r.strip()]
+    if not regions:
+        raise argparse.ArgumentTypeError("expected one or more comma-separated regions")
+    return regions
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _default_params() -> Path:
+    local = Path("params/default.yaml")
+    if local.exists():
+        return local
+    from .config import default_params_path
+
+    return default_params_path()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--params", type=Path, default=None, metavar="FILE",
+                        help="params YAML (default: params/default.yaml)")
+    common.add_argument("--data", type=_data_override, action="append", default=[], metavar="TABLE=PATH",
+                        help="read TABLE from PATH instead of the params' file (repeatable)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    common.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+
+    parser = argparse.ArgumentParser(prog="chanlib", description="Sales-channel analytics and per-region reports.")
+    parser.add_argument("--version", action="version", version=f"chanlib {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", parents=[common], help="generate a synthetic business with planted truth")
+    demo.add_argument("--size", choices=["small", "medium", "large", "xl"], default="small")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--out", type=Path, default=Path("data/demo"), metavar="DIR")
+
+    sub.add_parser("validate", parents=[common], help="data-quality summary of the inputs; exit 1 on errors")
+    sub.add_parser("ingest", parents=[common], help="load, map, validate and write the store")
+
+    report = sub.add_parser("report", parents=[common], help="render every region's HTML report and an index")
+    report.add_argument("--regions", type=_regions, default=None, metavar="A,B", help="only these regions")
+    report.add_argument("--workers", type=_positive, default=None, metavar="N",
+                        help="parallel notebook processes (default: params, else the number of cores)")
+    report.add_argument("--scheduler", default=None, metavar="ADDR",
+                        help="run the notebooks on a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    report.add_argument("--resume", action="store_true", help="continue the latest run: render only what is missing")
+    report.add_argument("--force", action="store_true", help="rebuild the store and render every region")
+    report.add_argument("--out", type=Path, default=None, metavar="DIR", help="reports folder (default: params)")
+    return parser
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("chanlib %(levelname)s: %(message)s"))
+    root = logging.getLogger("chanlib")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _params(args: argparse.Namespace):
+    from .config import load_params
+
+    return load_params(args.params or _default_params(), dict(args.data))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute a parsed command; return the exit code."""
+    if args.command == "demo":
+        from .demo import generate
+
+        counts = generate(args.out, size=args.size, seed=args.seed)
+        log.info("demo %s (seed %d) written to %s: %s", args.size, args.seed, args.out,
+                 ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        print(args.out / "params.yaml")
+        return 0
+    params = _params(args)
+    if args.command == "validate":
+        from .ingest import validate
+
+        print(validate(params).render())
+        return 0
+    if args.command == "ingest":
+        from .ingest import ingest
+
+        print(ingest(params).render())
+        return 0
+    if args.command == "report":
+        from .report import run_report
+
+        summary = run_report(params, regions=args.regions, workers=args.workers, scheduler=args.scheduler,
+                             resume=args.resume, force=args.force, out=args.out)
+        print(summary.index.parent.parent / "latest" / "index.html")
+        return 1 if summary.failed else 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chanlib`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        return run(args)
+    except ChanlibError as exc:
+        log.error("%s", str(exc).replace("\n", " "))
+        return 1
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

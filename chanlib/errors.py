@@ -1,0 +1,14 @@
+"""Exceptions chanlib raises for problems a user can fix; the CLI turns them into one line and exit code 1."""
+from __future__ import annotations
+
+
+class ChanlibError(Exception):
+    """A data or run problem, stated in one line that names the file, the column and example rows."""
+
+
+class ParamsError(ChanlibError):
+    """A params file or command-line setting is wrong (unknown key, wrong type, missing file)."""
+
+
+class DataError(ChanlibError):
+    """An input table cannot be used: a required column is missing, a column is unreadable, too many bad rows."""

@@ -1,0 +1,127 @@
+"""The data contract: canonical tables, their columns and types.
+
+Master tables (channels, partners, products) may name things that have no sales yet (a new channel, a recruited
+partner); fact tables (targets, costs, inventory, feedback, market) must refer to regions, channels, partners and
+products that exist, and a row that does not is rejected as ``unknown_<column>``.
+
+Every loader maps its source columns onto these names; everything downstream (store, KPIs, notebooks) relies only on
+them. Types are one of ``"date"``, ``"float"`` (float64 amounts and quantities) or ``"str"``.
+
+Examples
+--------
+>>> from chanlib.schema import TABLES
+>>> TABLES["sales"].required
+('date', 'region', 'channel', 'revenue')
+>>> TABLES["sales"].types["revenue"]
+'float'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["date", "float", "str"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One canonical table: required and optional columns with their types, and its foreign keys."""
+
+    name: str
+    types: dict[str, ColumnType]
+    required: tuple[str, ...]
+    #: columns whose values must exist in another table: column -> (table, column)
+    references: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: amount columns: a negative value is a row problem unless params allow returns
+    amount_columns: tuple[str, ...] = ()
+    #: columns accepted from a source but not stored (they derive stored ones)
+    input_only: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.types)
+
+    @property
+    def stored_columns(self) -> tuple[str, ...]:
+        return tuple(c for c in self.types if c not in self.input_only)
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        return tuple(c for c in self.types if c not in self.required)
+
+
+def _spec(name: str, required: tuple[str, ...], types: dict[str, ColumnType], **kw) -> TableSpec:
+    return TableSpec(name=name, types=types, required=required, **kw)
+
+
+TABLES: dict[str, TableSpec] = {
+    "sales": _spec(
+        "sales",
+        ("date", "region", "channel", "revenue"),
+        {
+            "date": "date", "region": "str", "channel": "str", "revenue": "float",
+            "units": "float", "cost": "float", "partner_id": "str", "product_id": "str",
+            "customer_id": "str", "order_id": "str",
+            # input only: when mapped and `cost` is not, cost = revenue - profit; not kept in the store
+            "profit": "float",
+        },
+        amount_columns=("revenue",),
+        input_only=("profit",),
+    ),
+    "channels": _spec(
+        "channels",
+        ("channel",),
+        {"channel": "str", "channel_type": "str", "model": "str", "market": "str"},
+    ),
+    "partners": _spec(
+        "partners",
+        ("partner_id",),
+        {
+            "partner_id": "str", "name": "str", "region": "str", "channel": "str", "tier": "str",
+            "joined": "date", "contract_start": "date", "contract_end": "date",
+            # screening attributes
+            "credit_score": "float", "stores": "float", "staff": "float", "years_in_business": "float",
+        },
+    ),
+    "products": _spec(
+        "products",
+        ("product_id",),
+        {"product_id": "str", "category": "str", "list_price": "float"},
+    ),
+    "targets": _spec(
+        "targets",
+        ("period", "region", "channel", "target_revenue"),
+        {"period": "date", "region": "str", "channel": "str", "target_revenue": "float"},
+        references={"region": ("sales", "region"), "channel": ("sales", "channel")},
+        amount_columns=("target_revenue",),
+    ),
+    "costs": _spec(
+        "costs",
+        ("period", "region", "channel", "cost_type", "amount"),
+        {"period": "date", "region": "str", "channel": "str", "cost_type": "str", "amount": "float"},
+        references={"region": ("sales", "region"), "channel": ("sales", "channel")},
+        amount_columns=("amount",),
+    ),
+    "inventory": _spec(
+        "inventory",
+        ("date", "partner_id", "product_id", "on_hand_units"),
+        {"date": "date", "partner_id": "str", "product_id": "str", "on_hand_units": "float", "sell_in_units": "float"},
+        references={"partner_id": ("partners", "partner_id"), "product_id": ("products", "product_id")},
+    ),
+    "feedback": _spec(
+        "feedback",
+        ("date", "region", "channel", "score"),
+        {"date": "date", "region": "str", "channel": "str", "score": "float", "partner_id": "str", "comment": "str"},
+        references={"region": ("sales", "region"), "channel": ("sales", "channel")},
+    ),
+    "market": _spec(
+        "market",
+        ("period", "region", "category", "market_size"),
+        {"period": "date", "region": "str", "category": "str", "market_size": "float", "competitor_sales": "float"},
+        references={"region": ("sales", "region")},
+        amount_columns=("market_size",),
+    ),
+}
+
+#: the only table a run cannot do without
+REQUIRED_TABLES: tuple[str, ...] = ("sales",)

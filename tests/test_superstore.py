@@ -1,0 +1,81 @@
+"""The real Superstore export through params/superstore.yaml, ingest and the store, checked against published totals."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from chanlib import store
+from chanlib.config import load_params
+from chanlib.ingest import ingest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def superstore_store(superstore_csv, tmp_path_factory) -> Path:
+    params = load_params(ROOT / "params" / "superstore.yaml", {"sales": superstore_csv})
+    params = params.model_copy(update={"store": tmp_path_factory.mktemp("ss") / "superstore.duckdb"})
+    quality = ingest(params)
+    assert quality.tables[0].rows_read == 9994 and quality.tables[0].rows_rejected == 0
+    return params.store
+
+
+def test_totals_to_the_cent(superstore_store):
+    con = store.connect(superstore_store)
+    revenue, profit = con.execute("SELECT sum(revenue), sum(revenue - cost) FROM sales").fetchone()
+    assert round(revenue, 2) == 2297200.86
+    assert round(profit, 2) == 286397.02
+    assert store.regions(con) == ["Central", "East", "South", "West"]
+    first, last = con.execute("SELECT min(date), max(date) FROM sales").fetchone()
+    assert (str(first), str(last)) == ("2016-01-03", "2019-12-30")
+
+
+def test_region_by_segment_equals_plain_pandas(superstore_store, superstore_csv):
+    raw = pd.read_csv(superstore_csv, encoding="utf-8-sig")
+    expected = raw.groupby(["Region", "Segment"])[["Sales", "Profit"]].sum()
+    con = store.connect(superstore_store)
+    got = con.execute("SELECT region, channel, sum(revenue) AS revenue, sum(revenue - cost) AS profit "
+                      "FROM sales GROUP BY ALL ORDER BY ALL").df().set_index(["region", "channel"])
+    assert len(got) == 12
+    # equal to the cent: sums of 4-decimal profits can land on a half cent, so compare within half a cent
+    assert got["revenue"].tolist() == pytest.approx(expected["Sales"].tolist(), abs=0.005, rel=0)
+    assert got["profit"].tolist() == pytest.approx(expected["Profit"].tolist(), abs=0.005, rel=0)
+
+
+def test_validate_without_sales_column_exits_1_and_writes_no_store(superstore_csv, tmp_path):
+    raw = pd.read_csv(superstore_csv, encoding="utf-8-sig", dtype=str)
+    broken = tmp_path / "superstore_no_sales.csv"
+    raw.drop(columns=["Sales"]).to_csv(broken, index=False)
+    params = tmp_path / "superstore.yaml"
+    shutil.copy(ROOT / "params" / "superstore.yaml", params)
+    result = subprocess.run([sys.executable, "-m", "chanlib.cli", "validate", "--params", str(params),
+                             "--data", f"sales={broken}"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert "'Sales'" in errors[0] and "superstore_no_sales.csv" in errors[0]
+    assert not list(tmp_path.rglob("*.duckdb*"))
+
+
+def test_headline_kpis_on_superstore(superstore_store, superstore_csv):
+    from chanlib import analyse
+
+    con = store.connect(superstore_store)
+    head = analyse.read(con, "headline").set_index("region")
+    raw = pd.read_csv(superstore_csv, encoding="utf-8-sig")
+    raw["date"] = pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")
+    window = raw[raw["date"] > pd.Timestamp("2019-12-30") - pd.DateOffset(months=12)]
+    prior = raw[(raw["date"] <= pd.Timestamp("2018-12-30")) & (raw["date"] > pd.Timestamp("2017-12-30"))]
+    for region, row in head.iterrows():
+        cur = window[window["Region"] == region]
+        assert row["revenue"] == pytest.approx(cur["Sales"].sum())
+        assert row["gross_margin"] == pytest.approx(cur["Profit"].sum())
+        assert row["units"] == pytest.approx(cur["Quantity"].sum())
+        prev = prior[prior["Region"] == region]["Sales"].sum()
+        assert row["growth_yoy"] == pytest.approx(cur["Sales"].sum() / prev - 1)
