@@ -56,10 +56,10 @@ def number(value: float | None) -> str:
     return "n/a" if _missing(value) else f"{float(value):,.0f}"
 
 
-def headline_sentence(row: pd.Series, currency: str) -> str:
+def headline_sentence(row: pd.Series, currency: str, window_months: int) -> str:
     """Two sentences on a region's headline KPIs (``row`` is one row of :func:`chanlib.kpi.headline`)."""
     start, end = pd.Timestamp(row["window_start"]).date(), pd.Timestamp(row["window_end"]).date()
-    text = (f"In the {row['months_with_sales']} months from {start} to {end}, **{esc(row['region'])}** sold "
+    text = (f"In the {window_months} months from {start} to {end}, **{esc(row['region'])}** sold "
             f"**{money(row['revenue'], currency)}**")
     if not _missing(row.get("gross_margin")):
         text += f" at a gross margin of **{percent(row['margin_pct'], signed=False)}**"

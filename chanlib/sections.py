@@ -91,7 +91,7 @@ def headline(ctx: RegionContext) -> list[Any]:
     cards.append(_card("Growth vs last year", percent(row["growth_yoy"]),
                        f"was {money(row['revenue_prev_year'], ctx.currency)}"))
     out: list[Any] = [HTML(CARD_STYLE + '<div class="chanlib-cards">' + "".join(cards) + "</div>"),
-                      markdown(headline_sentence(row, ctx.currency))]
+                      markdown(headline_sentence(row, ctx.currency, ctx.params.report.window_months))]
     out += [note(f"{name.replace('_', ' ').capitalize()} is left out: {why}.") for name, why in missing.items()]
     return out
 
