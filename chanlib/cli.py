@@ -102,9 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from .demo import generate
 
-        counts = generate(args.out, size=args.size, seed=args.seed)
-        log.info("demo %s (seed %d) written to %s: %s", args.size, args.seed, args.out,
-                 ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        generate(args.out, size=args.size, seed=args.seed)
         print(args.out / "params.yaml")
         return 0
     params = _params(args)

@@ -8,8 +8,9 @@ and a table whose share of rejected rows exceeds ``validation.max_reject_share``
 
 What is a row problem (the row is set aside in ``<store>_rejects/<table>.csv`` with its reason, and counted):
 ``missing_<col>`` (a required value is empty), ``unparseable_<col>`` (a value that is not a date/number),
-``negative_<col>`` (a negative amount where params do not allow returns), ``duplicate_row`` (the same source line
-again: every source column equal; the first one is kept) and ``unknown_<col>`` (a key of an optional table that
+``negative_<col>`` (a negative amount where params do not allow returns), ``duplicate_row`` (a sales line seen
+before: every source column equal; the first one is kept), ``duplicate_key`` (a second row for the same key of a
+master or plan table, e.g. the same partner_id or the same period/region/channel target) and ``unknown_<col>`` (a key of an optional table that
 matches nothing in the table it refers to). Each rejected row is counted once, under its first reason.
 
 Row numbers count like a spreadsheet: the header is row 1, the first record row 2.
@@ -229,8 +230,12 @@ def _reason_sql(spec: TableSpec, columns: list[_Column], params: Params, con: du
             col = next(c for c in columns if c.name == column)
             cases.append(f"WHEN {col.parsed_sql} IS NOT NULL AND {col.parsed_sql} NOT IN "
                          f"(SELECT {_q(target)} FROM {table} WHERE {_q(target)} IS NOT NULL) THEN 'unknown_{column}'")
-    partition = ", ".join(_q(c) for c in all_source)
-    cases.append(f"WHEN row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) > 1 THEN 'duplicate_row'")
+    if spec.unique == ("*",):
+        partition = ", ".join(_q(c) for c in all_source)
+        cases.append(f"WHEN row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) > 1 THEN 'duplicate_row'")
+    elif spec.unique and set(spec.unique) <= present:
+        partition = ", ".join(next(c.parsed_sql for c in columns if c.name == k) for k in spec.unique)
+        cases.append(f"WHEN row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) > 1 THEN 'duplicate_key'")
     return "CASE " + " ".join(cases) + " END"
 
 

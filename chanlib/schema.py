@@ -36,6 +36,9 @@ class TableSpec:
     amount_columns: tuple[str, ...] = ()
     #: columns accepted from a source but not stored (they derive stored ones)
     input_only: tuple[str, ...] = ()
+    #: what makes a row a duplicate of an earlier one: canonical key columns, ``("*",)`` for the whole source line,
+    #: or ``()`` for no check (survey answers may legitimately repeat)
+    unique: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -67,11 +70,13 @@ TABLES: dict[str, TableSpec] = {
         },
         amount_columns=("revenue",),
         input_only=("profit",),
+        unique=("*",),
     ),
     "channels": _spec(
         "channels",
         ("channel",),
         {"channel": "str", "channel_type": "str", "model": "str", "market": "str"},
+        unique=("channel",),
     ),
     "partners": _spec(
         "partners",
@@ -82,11 +87,13 @@ TABLES: dict[str, TableSpec] = {
             # screening attributes
             "credit_score": "float", "stores": "float", "staff": "float", "years_in_business": "float",
         },
+        unique=("partner_id",),
     ),
     "products": _spec(
         "products",
         ("product_id",),
         {"product_id": "str", "category": "str", "list_price": "float"},
+        unique=("product_id",),
     ),
     "targets": _spec(
         "targets",
@@ -94,6 +101,7 @@ TABLES: dict[str, TableSpec] = {
         {"period": "date", "region": "str", "channel": "str", "target_revenue": "float"},
         references={"region": ("sales", "region"), "channel": ("sales", "channel")},
         amount_columns=("target_revenue",),
+        unique=("period", "region", "channel"),
     ),
     "costs": _spec(
         "costs",
@@ -101,12 +109,14 @@ TABLES: dict[str, TableSpec] = {
         {"period": "date", "region": "str", "channel": "str", "cost_type": "str", "amount": "float"},
         references={"region": ("sales", "region"), "channel": ("sales", "channel")},
         amount_columns=("amount",),
+        unique=("period", "region", "channel", "cost_type"),
     ),
     "inventory": _spec(
         "inventory",
         ("date", "partner_id", "product_id", "on_hand_units"),
         {"date": "date", "partner_id": "str", "product_id": "str", "on_hand_units": "float", "sell_in_units": "float"},
         references={"partner_id": ("partners", "partner_id"), "product_id": ("products", "product_id")},
+        unique=("date", "partner_id", "product_id"),
     ),
     "feedback": _spec(
         "feedback",
@@ -120,6 +130,7 @@ TABLES: dict[str, TableSpec] = {
         {"period": "date", "region": "str", "category": "str", "market_size": "float", "competitor_sales": "float"},
         references={"region": ("sales", "region")},
         amount_columns=("market_size",),
+        unique=("period", "region", "category"),
     ),
 }
 

@@ -209,3 +209,17 @@ def test_cli_validate_exit_codes(tmp_path):
                            capture_output=True, text=True)
     assert usage.returncode == 2
     _no_outputs(tmp_path)
+
+
+def test_duplicate_keys_in_plan_tables_but_not_in_survey_answers(tmp_path):
+    (tmp_path / "targets.csv").write_text(
+        "period,region,channel,target_revenue\n2024-01-01,North,web,100\n2024-01-01,North,web,120\n"
+        "2024-01-01,South,web,100\n2024-02-01,North,web,100\n")
+    (tmp_path / "feedback.csv").write_text(
+        "date,region,channel,score\n2024-01-05,North,web,9\n2024-01-05,North,web,9\n2024-01-06,South,store,7\n")
+    params = load_params(_setup(tmp_path, GOOD, tables="  targets: {path: targets.csv}\n"
+                                                       "  feedback: {path: feedback.csv}\n"))
+    quality = {t.table: t for t in ingest(params).tables}
+    assert quality["targets"].rejected == {"duplicate_key": 1}
+    assert quality["targets"].examples == {"duplicate_key": [3]}
+    assert quality["feedback"].rejected == {}  # two identical answers are two answers
