@@ -25,11 +25,11 @@ def _data_override(text: str) -> tuple[str, Path]:
     return table.strip(), Path(path)
 
 
-def _regions(text: str) -> list[str]:
-    regions = [r.strip() for r in text.split(",") if r.strip()]
-    if not regions:
-        raise argparse.ArgumentTypeError("expected one or more comma-separated regions")
-    return regions
+def _names(text: str) -> list[str]:
+    names = [r.strip() for r in text.split(",") if r.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected one or more comma-separated names")
+    return names
 
 
 def _positive(text: str) -> int:
@@ -69,8 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("validate", parents=[common], help="data-quality summary of the inputs; exit 1 on errors")
     sub.add_parser("ingest", parents=[common], help="load, map, validate and write the store")
 
+    kpi = sub.add_parser("kpi", parents=[common], help="KPI table by any grouping and period (CSV or Parquet)")
+    kpi.add_argument("--by", type=_names, default=[], metavar="A,B",
+                     help="group by: region, channel, channel_type, model, market, partner, product, category")
+    kpi.add_argument("--period", choices=["month", "quarter", "year"], default=None,
+                     help="one row per period too (default: the whole date range)")
+    kpi.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
+
     report = sub.add_parser("report", parents=[common], help="render every region's HTML report and an index")
-    report.add_argument("--regions", type=_regions, default=None, metavar="A,B", help="only these regions")
+    report.add_argument("--regions", type=_names, default=None, metavar="A,B", help="only these regions")
     report.add_argument("--workers", type=_positive, default=None, metavar="N",
                         help="parallel notebook processes (default: params, else the number of cores)")
     report.add_argument("--scheduler", default=None, metavar="ADDR",
@@ -115,6 +122,20 @@ def run(args: argparse.Namespace) -> int:
         from .ingest import ingest
 
         print(ingest(params).render())
+        return 0
+    if args.command == "kpi":
+        from . import kpi, store
+        from .tables import write_table
+
+        con = store.connect(store.ensure(params))
+        try:
+            result = kpi.kpi_table(con, args.by, args.period)
+        finally:
+            con.close()
+        for name, why in result.omitted.items():
+            log.info("%s left out: %s", name, why)
+        write_table(result.frame, args.out)
+        log.info("%d rows written to %s", len(result.frame), args.out)
         return 0
     if args.command == "report":
         from .report import run_report

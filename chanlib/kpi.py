@@ -18,8 +18,14 @@ Examples
 """
 from __future__ import annotations
 
-import pandas as pd
+import re
+from dataclasses import dataclass, field
+
 import duckdb
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
 
 #: a window counts as covered when the data start at most this many days after it
 COVERAGE_SLACK_DAYS = 7
@@ -118,3 +124,360 @@ def channel_mix(con: duckdb.DuckDBPyConnection, window_months: int = 12) -> pd.D
     frame = con.execute(sql).df()
     frame["share"] = frame["share"].astype("float64")
     return frame
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The KPI engine: any grouping, any period, every KPI whose inputs exist.
+# --------------------------------------------------------------------------------------------------------------------
+
+#: a ``--by`` name -> (output column, SQL over the joined sales view, table that must exist for it)
+DIMENSIONS: dict[str, tuple[str, str | None]] = {
+    "region": ("region", None),
+    "channel": ("channel", None),
+    "channel_type": ("channel_type", "channels"),
+    "model": ("model", "channels"),
+    "market": ("market", "channels"),
+    "partner": ("partner_id", None),
+    "product": ("product_id", None),
+    "category": ("category", "products"),
+}
+PERIODS = ("month", "quarter", "year")
+#: dimensions each family of KPIs can be broken down by (beyond the period)
+CHANNEL_DIMS = {"region", "channel", "channel_type", "model", "market"}
+FAMILY_DIMS = {
+    "targets": CHANNEL_DIMS,
+    "costs": CHANNEL_DIMS,
+    "feedback": CHANNEL_DIMS | {"partner"},
+    "inventory": CHANNEL_DIMS | {"partner", "product", "category"},
+    "market": {"region", "category"},
+}
+
+
+@dataclass
+class KpiTable:
+    """A KPI table and, for every KPI left out, why (``omitted``: KPI or family -> reason)."""
+
+    frame: pd.DataFrame
+    omitted: dict[str, str] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def _keys_sql(keys: list[str]) -> str:
+    return ", ".join(keys)
+
+
+def _group(keys: list[str]) -> str:
+    return f"GROUP BY {', '.join(keys)}" if keys else ""
+
+
+def _partition(keys: list[str]) -> str:
+    return f"PARTITION BY {', '.join(keys)}" if keys else ""
+
+
+def _select_keys(keys: list[str]) -> str:
+    return (", ".join(keys) + ", ") if keys else ""
+
+
+def _sales_view(con: duckdb.DuckDBPyConnection, tables: set[str], period: str | None) -> None:
+    """``kpi_sales``: sales with channel attributes, product category and the period column."""
+    joins, extra = [], []
+    if "channels" in tables:
+        joins.append("LEFT JOIN channels c ON c.channel = s.channel")
+        extra += ["c.channel_type", "c.model", "c.market"]
+    if "products" in tables and "product_id" in _columns(con, "sales"):
+        joins.append("LEFT JOIN products p ON p.product_id = s.product_id")
+        extra.append("p.category")
+    period_sql = f"CAST(date_trunc('{period}', s.date) AS DATE)" if period else "NULL"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW kpi_sales AS SELECT s.*, {', '.join(extra + [period_sql + ' AS period'])} "
+                f"FROM sales s {' '.join(joins)}")
+
+
+def _partner_map_sql(tables: set[str]) -> str:
+    """Each partner's region and channel (from its sales), with channel attributes."""
+    attrs = ", c.channel_type, c.model, c.market" if "channels" in tables else ""
+    join = "LEFT JOIN channels c ON c.channel = m.channel" if "channels" in tables else ""
+    return (f"(SELECT m.partner_id, m.region, m.channel{attrs} FROM (SELECT partner_id, arg_max(region, date) AS region, "
+            f"arg_max(channel, date) AS channel FROM sales WHERE partner_id IS NOT NULL GROUP BY partner_id) m {join})")
+
+
+def _sales_family(con, keys: list[str], cols: set[str]) -> pd.DataFrame:
+    units = "sum(units)" if "units" in cols else "CAST(NULL AS DOUBLE)"
+    margin = "sum(revenue - cost)" if "cost" in cols else "CAST(NULL AS DOUBLE)"
+    orders = "count(DISTINCT order_id)" if "order_id" in cols else "CAST(NULL AS BIGINT)"
+    partners = ("count(DISTINCT partner_id) FILTER (WHERE revenue > 0)" if "partner_id" in cols
+                else "CAST(NULL AS BIGINT)")
+    return con.execute(f"""
+        SELECT {_select_keys(keys)} sum(revenue) AS revenue, {units} AS units, {orders} AS orders,
+               {margin} AS gross_margin, {partners} AS active_partners
+        FROM kpi_sales {_group(keys)}""").df()
+
+
+def _concentration(con, keys: list[str]) -> pd.DataFrame:
+    with_partner = list(dict.fromkeys(keys + ["partner_id"]))
+    return con.execute(f"""
+        WITH pr AS (SELECT {_select_keys(with_partner)} sum(revenue) AS r FROM kpi_sales
+                    WHERE partner_id IS NOT NULL {_group(with_partner)}),
+        sh AS (SELECT *, r / nullif(sum(r) OVER ({_partition(keys)}), 0) AS share,
+                      row_number() OVER ({_partition(keys)} ORDER BY r DESC, partner_id) AS rank FROM pr)
+        SELECT {_select_keys(keys)} sum(share) FILTER (WHERE rank <= 5) AS top5_partner_share,
+               sum(share * share) AS hhi
+        FROM sh {_group(keys)}""").df()
+
+
+def _channel_fact_view(con, name: str, table: str, tables: set[str], period: str | None, date_col: str) -> None:
+    attrs = ", c.channel_type, c.model, c.market" if "channels" in tables else ""
+    join = "LEFT JOIN channels c ON c.channel = t.channel" if "channels" in tables else ""
+    period_sql = f"CAST(date_trunc('{period}', t.{date_col}) AS DATE)" if period else "NULL"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT t.* EXCLUDE ({date_col}){attrs}, {period_sql} AS period, "
+                f"CAST(date_trunc('month', t.{date_col}) AS DATE) AS month FROM {table} t {join}")
+
+
+def _targets(con, keys: list[str], tables: set[str], period: str | None) -> pd.DataFrame:
+    _channel_fact_view(con, "kpi_targets", "targets", tables, period, "period")
+    # revenue of exactly the region x channel x months that have a target, so attainment compares like with like
+    return con.execute(f"""
+        WITH monthly AS (SELECT region, channel, CAST(date_trunc('month', date) AS DATE) AS month, sum(revenue) AS rev
+                         FROM sales GROUP BY ALL),
+        t AS (SELECT t.*, m.rev FROM kpi_targets t LEFT JOIN monthly m
+              ON m.region = t.region AND m.channel = t.channel AND m.month = t.month)
+        SELECT {_select_keys(keys)} sum(target_revenue) AS target_revenue, coalesce(sum(rev), 0) AS targeted_revenue
+        FROM t {_group(keys)}""").df()
+
+
+def _costs(con, keys: list[str], tables: set[str], period: str | None) -> pd.DataFrame:
+    _channel_fact_view(con, "kpi_costs", "costs", tables, period, "period")
+    types = [t for (t,) in con.execute("SELECT DISTINCT cost_type FROM costs ORDER BY 1").fetchall()]
+    pivots = ", ".join(f"sum(amount) FILTER (WHERE cost_type = {_lit(t)}) AS {_q('cost_' + _ident(t))}" for t in types)
+    return con.execute(f"""
+        SELECT {_select_keys(keys)} {pivots + ', ' if pivots else ''} sum(amount) AS channel_costs
+        FROM kpi_costs {_group(keys)}""").df()
+
+
+def _feedback(con, keys: list[str], tables: set[str], period: str | None) -> pd.DataFrame:
+    _channel_fact_view(con, "kpi_feedback", "feedback", tables, period, "date")
+    nps = con.execute("SELECT bool_and(score BETWEEN 0 AND 10 AND score = round(score)) FROM feedback").fetchone()[0]
+    score = ("100.0 * (avg(CASE WHEN score >= 9 THEN 1 ELSE 0 END) - avg(CASE WHEN score <= 6 THEN 1 ELSE 0 END))"
+             if nps else "avg(score)")
+    return con.execute(f"""
+        SELECT {_select_keys(keys)} {score} AS feedback_score, count(score) AS feedback_responses
+        FROM kpi_feedback {_group(keys)}""").df()
+
+
+def _inventory(con, keys: list[str], tables: set[str], period: str | None, cols: set[str]) -> pd.DataFrame:
+    category = "p.category" if "products" in tables else "NULL"
+    period_sql = f"CAST(date_trunc('{period}', i.date) AS DATE)" if period else "NULL"
+    sell_in = "i.sell_in_units" if "sell_in_units" in _columns(con, "inventory") else "NULL"
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW kpi_inventory AS
+        SELECT i.date, i.partner_id, i.product_id, i.on_hand_units, {sell_in} AS sell_in_units,
+               pm.* EXCLUDE (partner_id), {category} AS category, {period_sql} AS period
+        FROM inventory i LEFT JOIN {_partner_map_sql(tables)} pm ON pm.partner_id = i.partner_id
+        {'LEFT JOIN products p ON p.product_id = i.product_id' if 'products' in tables else ''}""")
+    units = "units" if "units" in cols else "NULL"
+    period_keys = [k for k in keys if k == "period"]
+    return con.execute(f"""
+        WITH last_day AS (SELECT {_select_keys(keys)} max(date) AS d FROM kpi_inventory {_group(keys)}),
+        inv AS (SELECT {_select_keys(keys)} sum(sell_in_units) AS sell_in_units FROM kpi_inventory {_group(keys)}),
+        stock AS (SELECT {_select_keys(['i.' + k for k in keys])} sum(i.on_hand_units) AS on_hand_units
+                  FROM kpi_inventory i JOIN last_day l ON i.date = l.d
+                  {''.join(f' AND i.{k} IS NOT DISTINCT FROM l.{k}' for k in keys)} {_group(['i.' + k for k in keys])}),
+        days AS (SELECT {_select_keys(period_keys)} datediff('day', min(date), max(date)) + 1 AS days
+                 FROM kpi_sales {_group(period_keys)}),
+        sold AS (SELECT {_select_keys(keys)} sum({units}) AS sell_out_units FROM kpi_sales
+                 WHERE partner_id IN (SELECT partner_id FROM inventory) {_group(keys)})
+        SELECT inv.*, stock.on_hand_units, sold.sell_out_units, days.days AS days_in_range
+        FROM inv {''.join(f' LEFT JOIN {t} USING ({_keys_sql(keys)})' if keys else f' , {t}' for t in ('stock', 'sold'))}
+        {f'LEFT JOIN days USING ({_keys_sql(period_keys)})' if period_keys else ', days'}
+        """).df()
+
+
+def _market(con, keys: list[str], period: str | None) -> pd.DataFrame:
+    period_sql = f"CAST(date_trunc('{period}', period) AS DATE)" if period else "NULL"
+    return con.execute(f"""
+        SELECT {_select_keys(keys)} sum(market_size) AS market_size
+        FROM (SELECT region, category, market_size, {period_sql} AS period FROM market) {_group(keys)}""").df()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(value: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", value).strip("_").lower() or "other"
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator as float64, NaN (never infinite) where the denominator is 0 or missing."""
+    num = pd.to_numeric(numerator, errors="coerce").astype("float64")
+    den = pd.to_numeric(denominator, errors="coerce").astype("float64")
+    return (num / den.where(den != 0)).astype("float64")
+
+
+PERIOD_STEP = {"month": pd.DateOffset(months=1), "quarter": pd.DateOffset(months=3), "year": pd.DateOffset(years=1)}
+
+
+def _lagged(frame: pd.DataFrame, keys: list[str], column: str, offset: pd.DateOffset, name: str) -> pd.Series:
+    """``column`` of the same group ``offset`` earlier (NaN where that period has no row)."""
+    other = [k for k in keys if k != "period"]
+    earlier = frame[other + ["period", column]].copy()
+    earlier["period"] = earlier["period"] + offset
+    merged = frame[other + ["period"]].merge(earlier.rename(columns={column: name}), on=other + ["period"], how="left")
+    return merged[name].astype("float64").set_axis(frame.index)
+
+
+def kpi_table(con: duckdb.DuckDBPyConnection, by: list[str] | tuple[str, ...] = (), period: str | None = None) -> KpiTable:
+    """Every KPI whose inputs exist, grouped by ``by`` (names of :data:`DIMENSIONS`) and optionally ``period``.
+
+    Without ``period`` each group covers the whole date range. Ratios are NaN where undefined (no revenue a year
+    earlier, zero costs), never infinite. KPIs from an optional table are left out, with the reason in
+    ``omitted``, when the table is absent or is not broken down by a requested dimension.
+
+    Columns: the keys (``period`` last), revenue, units, orders, average_order_value, gross_margin, margin_pct,
+    active_partners, revenue_per_partner, top5_partner_share, hhi, [revenue_prev_period, growth_prev_period,
+    revenue_prev_year, growth_yoy], share_of_parent; targets: target_revenue, targeted_revenue,
+    target_attainment, projected_revenue, projected_attainment; costs: cost_<type>..., channel_costs, cost_to_serve,
+    channel_roi, incentive_cost_pct; inventory: sell_in_units, sell_out_units, sell_through_rate, on_hand_units,
+    weeks_of_supply; feedback: feedback_score (NPS when every score is a 0-10 integer, else the mean score),
+    feedback_responses; market: market_size, market_share, [market_share_change].
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE sales AS SELECT DATE '2024-01-01' + INTERVAL (i) DAY AS date, "
+    ...                 "CASE WHEN i % 2 = 0 THEN 'East' ELSE 'West' END AS region, 'web' AS channel, "
+    ...                 "10.0 AS revenue, 1.0 AS units, 6.0 AS cost FROM range(60) t(i)")
+    >>> t = kpi_table(con, by=["region"], period="month")
+    >>> t.frame[["region", "period", "revenue", "margin_pct", "share_of_parent"]].head(2)
+      region     period  revenue  margin_pct  share_of_parent
+    0   East 2024-01-01    160.0         0.4         0.516129
+    1   East 2024-02-01    140.0         0.4         0.482759
+    >>> t.omitted["targets"]
+    'the store has no targets table'
+    """
+    by = list(by)
+    unknown = [b for b in by if b not in DIMENSIONS]
+    if unknown:
+        raise DataError(f"unknown --by {', '.join(unknown)} (known: {', '.join(DIMENSIONS)})")
+    if period is not None and period not in PERIODS:
+        raise DataError(f"unknown --period {period!r} (known: {', '.join(PERIODS)})")
+    if len(set(by)) != len(by):
+        raise DataError(f"--by names a dimension twice: {', '.join(by)}")
+    tables = _tables(con)
+    cols = _columns(con, "sales")
+    for b in by:
+        column, needs = DIMENSIONS[b]
+        if needs and needs not in tables:
+            raise DataError(f"--by {b} needs the {needs} table, which the store does not have")
+        if not needs and column not in cols:
+            raise DataError(f"--by {b} needs the sales column {column}, which the store does not have")
+    dims = [DIMENSIONS[b][0] for b in by]
+    keys = dims + (["period"] if period else [])
+    omitted: dict[str, str] = {}
+    _sales_view(con, tables, period)
+
+    frame = _sales_family(con, keys, cols)
+    for column, reason in (("units", "the sales table has no units column"),
+                           ("orders", "the sales table has no order_id column"),
+                           ("gross_margin", "the sales table has no cost (or profit) column"),
+                           ("active_partners", "the sales table has no partner_id column")):
+        if frame[column].isna().all() and len(frame):
+            omitted[column] = reason
+    frame["average_order_value"] = _ratio(frame["revenue"], frame["orders"])
+    frame["margin_pct"] = _ratio(frame["gross_margin"], frame["revenue"])
+    frame["revenue_per_partner"] = _ratio(frame["revenue"], frame["active_partners"])
+    if "partner_id" in cols:
+        frame = _merge(frame, _concentration(con, keys), keys)
+    else:
+        omitted["concentration"] = "the sales table has no partner_id column"
+
+    if period:
+        frame["period"] = pd.to_datetime(frame["period"])
+        frame["revenue_prev_period"] = _lagged(frame, keys, "revenue", PERIOD_STEP[period], "prev")
+        frame["growth_prev_period"] = _ratio(frame["revenue"], frame["revenue_prev_period"]) - 1
+        frame["revenue_prev_year"] = _lagged(frame, keys, "revenue", pd.DateOffset(years=1), "prev")
+        frame["growth_yoy"] = _ratio(frame["revenue"], frame["revenue_prev_year"]) - 1
+    else:
+        omitted["growth"] = "growth compares periods: give a period (month, quarter or year)"
+    if dims:
+        parent = dims[:-1] + (["period"] if period else [])
+        total = (frame.groupby(parent, dropna=False)["revenue"].transform("sum") if parent
+                 else pd.Series(frame["revenue"].sum(), index=frame.index))
+        frame["share_of_parent"] = _ratio(frame["revenue"], total)
+
+    families = {
+        "targets": lambda: _targets(con, keys, tables, period),
+        "costs": lambda: _costs(con, keys, tables, period),
+        "feedback": lambda: _feedback(con, keys, tables, period),
+        "inventory": lambda: _inventory(con, keys, tables, period, cols),
+        "market": lambda: _market(con, keys, period),
+    }
+    for family, compute in families.items():
+        if family not in tables:
+            omitted[family] = f"the store has no {family} table"
+            continue
+        outside = [b for b in by if b not in FAMILY_DIMS[family]]
+        if outside:
+            omitted[family] = f"the {family} table has no {', '.join(outside)} breakdown"
+            continue
+        if family == "inventory" and "partner_id" not in cols:
+            omitted[family] = "sell-through needs partner_id in sales"
+            continue
+        if family == "market" and "category" in by and "products" not in tables:
+            omitted[family] = "market share by category needs the products table"
+            continue
+        frame = _merge(frame, compute(), keys)
+    _derive(frame, keys, period, con)
+    frame = frame.sort_values(keys).reset_index(drop=True) if keys else frame
+    return KpiTable(frame=frame, omitted=omitted, keys=keys)
+
+
+def _merge(frame: pd.DataFrame, other: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if "period" in other.columns:
+        other = other.assign(period=pd.to_datetime(other["period"]))
+    if not keys:
+        return pd.concat([frame.reset_index(drop=True), other.reset_index(drop=True)], axis=1)
+    return frame.merge(other, on=keys, how="left")
+
+
+def _derive(frame: pd.DataFrame, keys: list[str], period: str | None, con: duckdb.DuckDBPyConnection) -> None:
+    """Ratios over the merged families (in place)."""
+    if "target_revenue" in frame:
+        frame["target_attainment"] = _ratio(frame["targeted_revenue"], frame["target_revenue"])
+        frame["projected_revenue"] = frame["targeted_revenue"].astype("float64")
+        if period:
+            as_of = pd.Timestamp(con.execute("SELECT max(date) FROM sales").fetchone()[0])
+            start = frame["period"]
+            end = start + PERIOD_STEP[period] - pd.Timedelta(days=1)
+            running = (start <= as_of) & (end > as_of)
+            elapsed = (as_of - start).dt.days + 1
+            length = (end - start).dt.days + 1
+            frame.loc[running, "projected_revenue"] = (frame["targeted_revenue"] * length / elapsed)[running]
+        frame["projected_attainment"] = _ratio(frame["projected_revenue"], frame["target_revenue"])
+    if "channel_costs" in frame:
+        has_costs = frame["channel_costs"].notna()
+        for column in [c for c in frame.columns if c.startswith("cost_") and c != "cost_to_serve"]:
+            frame.loc[has_costs, column] = frame.loc[has_costs, column].fillna(0.0)  # no spend of that type
+        frame["cost_to_serve"] = _ratio(frame["channel_costs"], frame["revenue"])
+        frame["channel_roi"] = _ratio(frame["gross_margin"] - frame["channel_costs"], frame["channel_costs"])
+        if "cost_incentive" in frame:
+            frame["incentive_cost_pct"] = _ratio(frame["cost_incentive"], frame["revenue"])
+    if "sell_in_units" in frame:
+        frame["sell_through_rate"] = _ratio(frame["sell_out_units"], frame["sell_in_units"])
+        weekly = _ratio(frame["sell_out_units"], frame.pop("days_in_range") / 7.0)
+        frame["weeks_of_supply"] = _ratio(frame["on_hand_units"], weekly)
+    if "market_size" in frame:
+        frame["market_share"] = _ratio(frame["revenue"], frame["market_size"])
+        if period:
+            previous = _lagged(frame, keys, "market_share", PERIOD_STEP[period], "prev")
+            frame["market_share_change"] = frame["market_share"] - previous

@@ -7,8 +7,8 @@ Examples
 --------
 >>> money(1234567.891, "EUR")
 'EUR 1,234,568'
->>> money(1234567.891, "USD", compact=True)
-'USD 1.23M'
+>>> money(1234567.891, "USD", compact=True), money(-50267.2, "EUR")
+('USD 1.23M', '-EUR 50,267')
 >>> percent(0.1234), percent(float("nan"))
 ('+12.3%', 'n/a')
 >>> esc("Smith & Sons <Retail>")
@@ -36,12 +36,13 @@ def money(value: float | None, currency: str, compact: bool = False) -> str:
     if _missing(value):
         return "n/a"
     value = float(value)
+    sign, value = ("-" if value < 0 else ""), abs(value)
     if compact:
         for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(value) >= threshold:
-                return f"{currency} {value / threshold:.3g}{suffix}"
-        return f"{currency} {value:.0f}"
-    return f"{currency} {value:,.0f}"
+            if value >= threshold:
+                return f"{sign}{currency} {value / threshold:.3g}{suffix}"
+        return f"{sign}{currency} {value:.0f}"
+    return f"{sign}{currency} {value:,.0f}"
 
 
 def percent(value: float | None, signed: bool = True) -> str:
@@ -99,3 +100,89 @@ def trend_sentence(monthly: pd.DataFrame, currency: str) -> str:
     if worst != best and change[worst] < 0:
         text += f", while **{esc(worst)}** lost the most ({money(change[worst], currency)})"
     return text + " compared with the year before."
+
+
+# --- channel evaluation (chanlib.fit, chanlib.planning, chanlib.evaluation) -----------------------------------------
+
+def period_total_sentence(region: str, label: str, revenue: float, prev_label: str, revenue_prev: float,
+                          ly_label: str, revenue_ly: float, currency: str) -> str:
+    """One sentence on a period's revenue against the previous period and the same period last year.
+
+    >>> period_total_sentence("A & B", "December 2025", 120.0, "November 2025", 100.0, "December 2024",
+    ...                       float("nan"), "EUR")
+    'In December 2025 **A &amp; B** sold **EUR 120**, +20.0% on November 2025 (EUR 100); the data do not reach back to December 2024.'
+    """
+    parts, missing = [], []
+    bases = [(prev_label, revenue_prev)] + ([(ly_label, revenue_ly)] if ly_label != prev_label else [])
+    for name, base in bases:  # for yearly periods the previous period is last year: compare once
+        if _missing(base):
+            missing.append(name)
+        elif base > 0:
+            parts.append(f"{percent(revenue / base - 1)} on {name} ({money(base, currency)})")
+        else:
+            parts.append(f"with no sales in {name}")
+    text = f"In {label} **{esc(region)}** sold **{money(revenue, currency)}**"
+    text += (", " + " and ".join(parts)) if parts else ""
+    if missing:
+        text += f"; the data do not reach back to {' or '.join(missing)}"
+    return text + "."
+
+
+def channel_change_sentence(channel: str, region: str | None, base_label: str, revenue: float, revenue_base: float,
+                            volume: float, mix: float, share: float, share_base: float, currency: str) -> str:
+    """One sentence on a channel's revenue change, split into volume and mix effects.
+
+    >>> channel_change_sentence("web <x>", None, "December 2024", 150.0, 90.0, 20.0, 40.0, 0.75, 0.6, "EUR")
+    '**web &lt;x&gt;** rose by EUR 60 (+66.7%) on December 2024 to EUR 150: EUR 20 from the overall change in revenue (volume) and EUR 40 from its share of the mix (75.0%, was 60.0%).'
+    """
+    name = f"**{esc(channel)}**" + (f" in {esc(region)}" if region is not None else "")
+    change = revenue - revenue_base
+    if revenue_base <= 0:
+        return (f"{name} sold {money(revenue, currency)} with no sales in {base_label} "
+                f"(growth cannot be computed).")
+    if revenue <= 0:
+        return f"{name} had no sales, against {money(revenue_base, currency)} in {base_label}."
+    verb = "rose" if change >= 0 else "fell"
+    return (f"{name} {verb} by {money(abs(change), currency)} ({percent(change / revenue_base)}) on {base_label} "
+            f"to {money(revenue, currency)}: {money(volume, currency)} from the overall change in revenue (volume) "
+            f"and {money(mix, currency)} from its share of the mix ({percent(share, signed=False)}, was "
+            f"{percent(share_base, signed=False)}).")
+
+
+def fit_recommendation_sentence(row: pd.Series, currency: str) -> str:
+    """One sentence for a row of :func:`chanlib.fit.recommendations` (names escaped).
+
+    >>> row = pd.Series({"action": "grow", "category": "Toys & Games", "channel": "web", "share_index": 2.5,
+    ...                  "share_in_channel": 0.25, "share_overall": 0.1, "margin_pct": 0.3,
+    ...                  "channel_margin_pct": 0.28, "gap": 1500.0})
+    >>> fit_recommendation_sentence(row, "EUR")
+    '**Grow Toys &amp; Games in web**: it is 25.0% of the channel against 10.0% overall (share index 2.50), EUR 1,500 above an average mix, at a 30.0% margin (channel 28.0%).'
+    """
+    gap = row["gap"]
+    where = "above" if gap >= 0 else "below"
+    text = (f"**{row['action'].capitalize()} {esc(row['category'])} in {esc(row['channel'])}**: it is "
+            f"{percent(row['share_in_channel'], signed=False)} of the channel against "
+            f"{percent(row['share_overall'], signed=False)} overall (share index {row['share_index']:.2f}), "
+            f"{money(abs(gap), currency)} {where} an average mix")
+    if not _missing(row.get("margin_pct")):
+        text += (f", at a {percent(row['margin_pct'], signed=False)} margin "
+                 f"(channel {percent(row['channel_margin_pct'], signed=False)})")
+    return text + "."
+
+
+def white_space_sentence(row: pd.Series, currency: str) -> str:
+    """One sentence for a row of :func:`chanlib.planning.white_space` (names escaped).
+
+    >>> row = pd.Series({"region": "North", "channel": "web", "revenue": 0.0, "market_size": 1e6,
+    ...                  "penetration": 0.0, "benchmark_penetration": 0.02, "headroom": 20000.0})
+    >>> white_space_sentence(row, "EUR")
+    '**web in North**: no sales yet in a market of EUR 1,000,000; at the peer benchmark of 2.0% penetration that is EUR 20,000.'
+    """
+    head = f"**{esc(row['channel'])} in {esc(row['region'])}**: "
+    if row["revenue"] <= 0:
+        head += f"no sales yet in a market of {money(row['market_size'], currency)}"
+    else:
+        head += (f"{money(row['revenue'], currency)} is {percent(row['penetration'], signed=False)} of a market of "
+                 f"{money(row['market_size'], currency)}")
+    return (f"{head}; at the peer benchmark of {percent(row['benchmark_penetration'], signed=False)} penetration "
+            f"that is {money(row['headroom'], currency)}" + (" more." if row["revenue"] > 0 else "."))
