@@ -138,7 +138,10 @@ def kpi_cube(tables: dict[str, pd.DataFrame], by: list[str], period: str | None)
     if set(by) <= CHANNEL_DIMS | {"partner", "product", "category"} and "inventory" in tables:
         inv = tables["inventory"].copy()
         inv["date"] = pd.to_datetime(inv["date"])
-        latest = sales.sort_values("date").groupby("partner_id")[["region", "channel"]].last().reset_index()
+        if "partners" in tables:
+            latest = tables["partners"][["partner_id", "region", "channel"]]
+        else:
+            latest = sales.sort_values("date").groupby("partner_id")[["region", "channel"]].last().reset_index()
         inv = inv.merge(latest, on="partner_id", how="left")
         if channels is not None:
             inv = inv.merge(channels, on="channel", how="left")

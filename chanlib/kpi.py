@@ -186,13 +186,13 @@ def _select_keys(keys: list[str]) -> str:
     return (", ".join(keys) + ", ") if keys else ""
 
 
-def _sales_view(con: duckdb.DuckDBPyConnection, tables: set[str], period: str | None) -> None:
-    """``kpi_sales``: sales with channel attributes, product category and the period column."""
+def _sales_view(con: duckdb.DuckDBPyConnection, dims: list[str], period: str | None) -> None:
+    """``kpi_sales``: sales with the period column and, only when grouped by them, channel attributes and category."""
     joins, extra = [], []
-    if "channels" in tables:
+    if {"channel_type", "model", "market"} & set(dims):
         joins.append("LEFT JOIN channels c ON c.channel = s.channel")
         extra += ["c.channel_type", "c.model", "c.market"]
-    if "products" in tables and "product_id" in _columns(con, "sales"):
+    if "category" in dims:
         joins.append("LEFT JOIN products p ON p.product_id = s.product_id")
         extra.append("p.category")
     period_sql = f"CAST(date_trunc('{period}', s.date) AS DATE)" if period else "NULL"
@@ -200,12 +200,17 @@ def _sales_view(con: duckdb.DuckDBPyConnection, tables: set[str], period: str | 
                 f"FROM sales s {' '.join(joins)}")
 
 
-def _partner_map_sql(tables: set[str]) -> str:
-    """Each partner's region and channel (from its sales), with channel attributes."""
+def _partner_map_sql(con: duckdb.DuckDBPyConnection, tables: set[str]) -> str:
+    """Each partner's region and channel, with channel attributes: from the partners table when it has them,
+    else from the partner's latest sale."""
     attrs = ", c.channel_type, c.model, c.market" if "channels" in tables else ""
     join = "LEFT JOIN channels c ON c.channel = m.channel" if "channels" in tables else ""
-    return (f"(SELECT m.partner_id, m.region, m.channel{attrs} FROM (SELECT partner_id, arg_max(region, date) AS region, "
-            f"arg_max(channel, date) AS channel FROM sales WHERE partner_id IS NOT NULL GROUP BY partner_id) m {join})")
+    if "partners" in tables and {"region", "channel"} <= _columns(con, "partners"):
+        source = "SELECT partner_id, region, channel FROM partners"
+    else:
+        source = ("SELECT partner_id, arg_max(region, date) AS region, arg_max(channel, date) AS channel FROM sales "
+                  "WHERE partner_id IS NOT NULL GROUP BY partner_id")
+    return f"(SELECT m.partner_id, m.region, m.channel{attrs} FROM ({source}) m {join})"
 
 
 def _sales_family(con, keys: list[str], cols: set[str]) -> pd.DataFrame:
@@ -278,16 +283,15 @@ def _inventory(con, keys: list[str], tables: set[str], period: str | None, cols:
     con.execute(f"""CREATE OR REPLACE TEMP VIEW kpi_inventory AS
         SELECT i.date, i.partner_id, i.product_id, i.on_hand_units, {sell_in} AS sell_in_units,
                pm.* EXCLUDE (partner_id), {category} AS category, {period_sql} AS period
-        FROM inventory i LEFT JOIN {_partner_map_sql(tables)} pm ON pm.partner_id = i.partner_id
+        FROM inventory i LEFT JOIN {_partner_map_sql(con, tables)} pm ON pm.partner_id = i.partner_id
         {'LEFT JOIN products p ON p.product_id = i.product_id' if 'products' in tables else ''}""")
     units = "units" if "units" in cols else "NULL"
     period_keys = [k for k in keys if k == "period"]
     return con.execute(f"""
-        WITH last_day AS (SELECT {_select_keys(keys)} max(date) AS d FROM kpi_inventory {_group(keys)}),
-        inv AS (SELECT {_select_keys(keys)} sum(sell_in_units) AS sell_in_units FROM kpi_inventory {_group(keys)}),
-        stock AS (SELECT {_select_keys(['i.' + k for k in keys])} sum(i.on_hand_units) AS on_hand_units
-                  FROM kpi_inventory i JOIN last_day l ON i.date = l.d
-                  {''.join(f' AND i.{k} IS NOT DISTINCT FROM l.{k}' for k in keys)} {_group(['i.' + k for k in keys])}),
+        WITH inv AS (SELECT {_select_keys(keys)} sum(sell_in_units) AS sell_in_units FROM kpi_inventory {_group(keys)}),
+        stock AS (SELECT {_select_keys(keys)} sum(on_hand_units) AS on_hand_units
+                  FROM (SELECT *, date = max(date) OVER ({_partition(keys)}) AS last_day FROM kpi_inventory)
+                  WHERE last_day {_group(keys)}),
         days AS (SELECT {_select_keys(period_keys)} datediff('day', min(date), max(date)) + 1 AS days
                  FROM kpi_sales {_group(period_keys)}),
         sold AS (SELECT {_select_keys(keys)} sum({units}) AS sell_out_units FROM kpi_sales
@@ -384,7 +388,7 @@ def kpi_table(con: duckdb.DuckDBPyConnection, by: list[str] | tuple[str, ...] = 
     dims = [DIMENSIONS[b][0] for b in by]
     keys = dims + (["period"] if period else [])
     omitted: dict[str, str] = {}
-    _sales_view(con, tables, period)
+    _sales_view(con, dims, period)
 
     frame = _sales_family(con, keys, cols)
     for column, reason in (("units", "the sales table has no units column"),
