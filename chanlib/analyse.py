@@ -1,7 +1,8 @@
 """Compute once, render many: the cross-region analyses a store build runs and keeps as result tables.
 
-Every analysis is a function ``(con, params) -> DataFrame`` over the clean tables; :func:`run_all` writes each result
-to the store as ``result_<name>``, where region notebooks and the report index read their slice.
+Every analysis is a function ``(con, params) -> DataFrame | KpiTable`` over the clean tables; :func:`run_all` writes
+each result to the store as ``result_<name>``, where region notebooks and the report index read their slice, and what
+a KPI table left out (and why) to ``result_omitted``.
 """
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from . import kpi
+from . import kpi, store
 from .config import Params
 
 log = logging.getLogger(__name__)
 
-Analysis = Callable[[duckdb.DuckDBPyConnection, Params], pd.DataFrame]
+Analysis = Callable[[duckdb.DuckDBPyConnection, Params], "pd.DataFrame | kpi.KpiTable"]
 
 ANALYSES: dict[str, Analysis] = {
     "headline": lambda con, p: kpi.headline(con, p.report.window_months),
     "monthly_channel": lambda con, p: kpi.monthly_by_channel(con),
     "channel_mix": lambda con, p: kpi.channel_mix(con, p.report.window_months),
+    "kpi_region_channel_quarter": lambda con, p: kpi.kpi_table(con, ["region", "channel"], "quarter"),
 }
 
 
@@ -32,12 +34,22 @@ def result_table(name: str) -> str:
 
 def run_all(con: duckdb.DuckDBPyConnection, params: Params) -> None:
     """Run every analysis over the clean tables in ``con`` and store the results."""
+    omitted = []
     for name, analysis in ANALYSES.items():
         frame = analysis(con, params)
-        con.register("result_view", frame)
-        con.execute(f"CREATE OR REPLACE TABLE {result_table(name)} AS SELECT * FROM result_view")
-        con.unregister("result_view")
+        if isinstance(frame, kpi.KpiTable):
+            omitted += [(name, item, why) for item, why in frame.omitted.items()]
+            frame = frame.frame
+        store.write_frame(con, result_table(name), frame)
         log.info("analysis %s: %d rows", name, len(frame))
+    con.execute("CREATE OR REPLACE TABLE result_omitted (analysis VARCHAR, item VARCHAR, reason VARCHAR)")
+    if omitted:
+        con.executemany("INSERT INTO result_omitted VALUES (?, ?, ?)", omitted)
+
+
+def omitted(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    """What analysis ``name`` left out, and why."""
+    return dict(con.execute("SELECT item, reason FROM result_omitted WHERE analysis = ?", [name]).fetchall())
 
 
 def read(con: duckdb.DuckDBPyConnection, name: str, region: str | None = None) -> pd.DataFrame:

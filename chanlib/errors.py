@@ -12,3 +12,15 @@ class ParamsError(ChanlibError):
 
 class DataError(ChanlibError):
     """An input table cannot be used: a required column is missing, a column is unreadable, too many bad rows."""
+
+
+class MissingInput(ChanlibError):
+    """A required input table or column is absent, so an analysis cannot run; ``reason`` says which and why.
+
+    >>> str(MissingInput("market", "the store has no market table (market sizes per region and category)"))
+    'the store has no market table (market sizes per region and category)'
+    """
+
+    def __init__(self, table: str, reason: str):
+        super().__init__(reason)
+        self.table, self.reason = table, reason

@@ -30,6 +30,7 @@ import pandas as pd
 from .config import Params, TableSource
 from .errors import DataError
 from .schema import TABLES, TableSpec
+from .store import has_table
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, name: str, source: TableSource) ->
                 frame = pd.read_csv(path, dtype=str, encoding=source.encoding, sep=source.delimiter,
                                     keep_default_na=False, na_values=["", *source.na_values])
             frame = frame.astype(object).where(frame.notna(), None)
-            con.register("frame_view", frame)
-            con.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM frame_view")
-            con.unregister("frame_view")
+            con.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM frame")
     except (duckdb.Error, ValueError, UnicodeDecodeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot be read as {fmt} (table {name}): {first}") from None
@@ -187,7 +186,9 @@ def _map_columns(spec: TableSpec, source: TableSource, source_types: dict[str, s
                     f"{source.path}: column {src!r} (mapped to {spec.name}.{column}) is missing; columns found: {known}"
                 )
             continue
-        mapped.append(_Column(column, src, _q(src), _parse_expr(_q(src), source_types[src], kind, source.date_format),
+        text = source_types[src].upper() == "VARCHAR"
+        raw_sql = f"NULLIF(TRIM({_q(src)}), '')" if text else _q(src)  # blank text is a missing value
+        mapped.append(_Column(column, src, raw_sql, _parse_expr(_q(src), source_types[src], kind, source.date_format),
                               kind))
     return mapped
 
@@ -226,7 +227,7 @@ def _reason_sql(spec: TableSpec, columns: list[_Column], params: Params, con: du
             if col.name in spec.amount_columns:
                 cases.append(f"WHEN {col.parsed_sql} < 0 THEN 'negative_{col.name}'")
     for column, (table, target) in spec.references.items():
-        if column in present and _table_exists(con, table) and table != spec.name:
+        if column in present and has_table(con, table) and table != spec.name:
             col = next(c for c in columns if c.name == column)
             cases.append(f"WHEN {col.parsed_sql} IS NOT NULL AND {col.parsed_sql} NOT IN "
                          f"(SELECT {_q(target)} FROM {table} WHERE {_q(target)} IS NOT NULL) THEN 'unknown_{column}'")
@@ -237,12 +238,6 @@ def _reason_sql(spec: TableSpec, columns: list[_Column], params: Params, con: du
         partition = ", ".join(next(c.parsed_sql for c in columns if c.name == k) for k in spec.unique)
         cases.append(f"WHEN row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) > 1 THEN 'duplicate_key'")
     return "CASE " + " ".join(cases) + " END"
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [table]
-    ).fetchone()[0])
 
 
 def load_table(con: duckdb.DuckDBPyConnection, name: str, source: TableSource, params: Params) -> TableQuality:
@@ -323,7 +318,7 @@ def ingest(params: Params) -> QualityReport:
 
     On any error nothing is written: the old store, if any, stays as it was.
     """
-    from . import analyse, store  # local: analyse and store import this module's neighbours
+    from . import analyse, store  # local: analyse imports the analysis modules, which need not load for validate
 
     target = Path(params.store)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from . import store
 from .errors import DataError
 
 #: a window counts as covered when the data start at most this many days after it
@@ -33,7 +34,7 @@ COVERAGE_SLACK_DAYS = 7
 
 def sales_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The columns the store's sales table has."""
-    return {r[0] for r in con.execute("DESCRIBE sales").fetchall()}
+    return store.table_columns(con, "sales")
 
 
 def missing_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -162,14 +163,6 @@ class KpiTable:
     keys: list[str] = field(default_factory=list)
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-
-
 def _keys_sql(keys: list[str]) -> str:
     return ", ".join(keys)
 
@@ -189,9 +182,10 @@ def _select_keys(keys: list[str]) -> str:
 def _sales_view(con: duckdb.DuckDBPyConnection, dims: list[str], period: str | None) -> None:
     """``kpi_sales``: sales with the period column and, only when grouped by them, channel attributes and category."""
     joins, extra = [], []
-    if {"channel_type", "model", "market"} & set(dims):
+    attrs = [a for a in ("channel_type", "model", "market") if a in dims]
+    if attrs:
         joins.append("LEFT JOIN channels c ON c.channel = s.channel")
-        extra += ["c.channel_type", "c.model", "c.market"]
+        extra += [f"c.{a}" for a in attrs]
     if "category" in dims:
         joins.append("LEFT JOIN products p ON p.product_id = s.product_id")
         extra.append("p.category")
@@ -200,12 +194,20 @@ def _sales_view(con: duckdb.DuckDBPyConnection, dims: list[str], period: str | N
                 f"FROM sales s {' '.join(joins)}")
 
 
+def _channel_attributes(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
+    """The channel attributes (channel_type, model, market) the channels table has."""
+    if "channels" not in tables:
+        return []
+    have = store.table_columns(con, "channels")
+    return [a for a in ("channel_type", "model", "market") if a in have]
+
+
 def _partner_map_sql(con: duckdb.DuckDBPyConnection, tables: set[str]) -> str:
     """Each partner's region and channel, with channel attributes: from the partners table when it has them,
     else from the partner's latest sale."""
-    attrs = ", c.channel_type, c.model, c.market" if "channels" in tables else ""
-    join = "LEFT JOIN channels c ON c.channel = m.channel" if "channels" in tables else ""
-    if "partners" in tables and {"region", "channel"} <= _columns(con, "partners"):
+    attrs = "".join(f", c.{a}" for a in _channel_attributes(con, tables))
+    join = "LEFT JOIN channels c ON c.channel = m.channel" if attrs else ""
+    if "partners" in tables and {"region", "channel"} <= store.table_columns(con, "partners"):
         source = "SELECT partner_id, region, channel FROM partners"
     else:
         source = ("SELECT partner_id, arg_max(region, date) AS region, arg_max(channel, date) AS channel FROM sales "
@@ -237,9 +239,9 @@ def _concentration(con, keys: list[str]) -> pd.DataFrame:
         FROM sh {_group(keys)}""").df()
 
 
-def _channel_fact_view(con, name: str, table: str, tables: set[str], period: str | None, date_col: str) -> None:
-    attrs = ", c.channel_type, c.model, c.market" if "channels" in tables else ""
-    join = "LEFT JOIN channels c ON c.channel = t.channel" if "channels" in tables else ""
+def _channel_fact_view(con: duckdb.DuckDBPyConnection, name: str, table: str, tables: set[str], period: str | None, date_col: str) -> None:
+    attrs = "".join(f", c.{a}" for a in _channel_attributes(con, tables))
+    join = "LEFT JOIN channels c ON c.channel = t.channel" if attrs else ""
     period_sql = f"CAST(date_trunc('{period}', t.{date_col}) AS DATE)" if period else "NULL"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT t.* EXCLUDE ({date_col}){attrs}, {period_sql} AS period, "
                 f"CAST(date_trunc('month', t.{date_col}) AS DATE) AS month FROM {table} t {join}")
@@ -279,7 +281,7 @@ def _feedback(con, keys: list[str], tables: set[str], period: str | None) -> pd.
 def _inventory(con, keys: list[str], tables: set[str], period: str | None, cols: set[str]) -> pd.DataFrame:
     category = "p.category" if "products" in tables else "NULL"
     period_sql = f"CAST(date_trunc('{period}', i.date) AS DATE)" if period else "NULL"
-    sell_in = "i.sell_in_units" if "sell_in_units" in _columns(con, "inventory") else "NULL"
+    sell_in = "i.sell_in_units" if "sell_in_units" in store.table_columns(con, "inventory") else "NULL"
     con.execute(f"""CREATE OR REPLACE TEMP VIEW kpi_inventory AS
         SELECT i.date, i.partner_id, i.product_id, i.on_hand_units, {sell_in} AS sell_in_units,
                pm.* EXCLUDE (partner_id), {category} AS category, {period_sql} AS period
@@ -377,12 +379,14 @@ def kpi_table(con: duckdb.DuckDBPyConnection, by: list[str] | tuple[str, ...] = 
         raise DataError(f"unknown --period {period!r} (known: {', '.join(PERIODS)})")
     if len(set(by)) != len(by):
         raise DataError(f"--by names a dimension twice: {', '.join(by)}")
-    tables = _tables(con)
-    cols = _columns(con, "sales")
+    tables = store.tables(con)
+    cols = store.table_columns(con, "sales")
     for b in by:
         column, needs = DIMENSIONS[b]
         if needs and needs not in tables:
             raise DataError(f"--by {b} needs the {needs} table, which the store does not have")
+        if needs and column not in store.table_columns(con, needs):
+            raise DataError(f"--by {b} needs the {column} column of the {needs} table, which it does not have")
         if not needs and column not in cols:
             raise DataError(f"--by {b} needs the sales column {column}, which the store does not have")
     dims = [DIMENSIONS[b][0] for b in by]

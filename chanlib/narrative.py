@@ -186,3 +186,34 @@ def white_space_sentence(row: pd.Series, currency: str) -> str:
                  f"{money(row['market_size'], currency)}")
     return (f"{head}; at the peer benchmark of {percent(row['benchmark_penetration'], signed=False)} penetration "
             f"that is {money(row['headroom'], currency)}" + (" more." if row["revenue"] > 0 else "."))
+
+
+def channel_kpi_sentence(frame: pd.DataFrame, region: str, period_label: str) -> str:
+    """A few sentences on a region's channel KPIs for one period (rows of :func:`chanlib.kpi.kpi_table`)."""
+    if frame.empty:
+        return f"{esc(region)} has no channel sales in {esc(period_label)}."
+    parts = []
+    growth = frame.dropna(subset=["growth_yoy"]) if "growth_yoy" in frame else frame.iloc[0:0]
+    if len(growth):
+        best = growth.loc[growth["growth_yoy"].idxmax()]
+        parts.append(f"In {esc(period_label)}, **{esc(best['channel'])}** grew fastest against the same quarter last "
+                     f"year ({percent(best['growth_yoy'])}).")
+    if "target_attainment" in frame and frame["target_attainment"].notna().any():
+        missed = frame[frame["target_attainment"] < 1].sort_values("target_attainment")
+        if len(missed):
+            names = ", ".join(f"**{esc(r.channel)}** ({percent(r.target_attainment, signed=False)})"
+                              for r in missed.head(3).itertuples())
+            parts.append(f"Below target: {names}.")
+        else:
+            parts.append("Every channel met its target.")
+    if "channel_roi" in frame and frame["channel_roi"].notna().any():
+        worst = frame.loc[frame["channel_roi"].idxmin()]
+        best = frame.loc[frame["channel_roi"].idxmax()]
+        parts.append(f"Channel ROI ranges from {percent(worst['channel_roi'], signed=False)} in "
+                     f"**{esc(worst['channel'])}** to {percent(best['channel_roi'], signed=False)} in "
+                     f"**{esc(best['channel'])}**.")
+    if "weeks_of_supply" in frame and frame["weeks_of_supply"].notna().any():
+        slow = frame.loc[frame["weeks_of_supply"].idxmax()]
+        parts.append(f"Partners' stock is heaviest in **{esc(slow['channel'])}**: "
+                     f"{slow['weeks_of_supply']:.1f} weeks of supply.")
+    return " ".join(parts)

@@ -13,11 +13,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from . import analyse, kpi, plots, store
+from . import analyse, evaluation, fit, kpi, planning, plots, store
 from .config import Params, default_params_path, load_params
 from .display import HTML, figure, markdown, note, table
-from .errors import DataError
-from .narrative import esc, headline_sentence, mix_sentence, money, number, percent, trend_sentence
+from .errors import DataError, MissingInput
+from .narrative import (channel_kpi_sentence, esc, fit_recommendation_sentence, headline_sentence, mix_sentence,
+                        money, number, percent, trend_sentence, white_space_sentence)
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +128,116 @@ def about(ctx: RegionContext) -> list[Any]:
     return [markdown("Rows set aside at ingest are listed by reason; they are kept in the rejects folder next to "
                      "the store, never silently dropped."),
             table(shown)]
+
+
+#: columns of the channel KPI table in the report, with how to show them
+CHANNEL_KPI_COLUMNS = {
+    "revenue": "money", "growth_yoy": "percent", "share_of_parent": "percent", "margin_pct": "percent",
+    "active_partners": "number", "top5_partner_share": "percent", "target_attainment": "percent",
+    "cost_to_serve": "percent", "channel_roi": "percent", "sell_through_rate": "percent",
+    "weeks_of_supply": "number", "feedback_score": "number",
+}
+
+
+def channel_kpis(ctx: RegionContext) -> list[Any]:
+    """Channel KPIs of the latest complete quarter: attainment and ROI charts, a KPI table and sentences."""
+    frame = analyse.read(ctx.con, "kpi_region_channel_quarter", ctx.region)
+    if frame.empty:
+        return [note("No sales in this region.")]
+    try:
+        quarter = evaluation.latest_complete_period(ctx.con, "quarter")
+        start, label = pd.Timestamp(quarter.start), quarter.label
+    except MissingInput:  # no complete quarter yet: show the running one
+        start = pd.to_datetime(frame["period"]).max()
+        label = f"{evaluation.period_label(start.date(), 'quarter')} (so far)"
+    current = frame[pd.to_datetime(frame["period"]) == start].sort_values("revenue", ascending=False)
+    out: list[Any] = [markdown(channel_kpi_sentence(current, ctx.region, label))]
+    if "target_attainment" in current and current["target_attainment"].notna().any():
+        out.append(figure(plots.metric_bars(current, "target_attainment", f"Target attainment, {label}", reference=1.0)))
+    if "channel_roi" in current and current["channel_roi"].notna().any():
+        out.append(figure(plots.metric_bars(current, "channel_roi",
+                                            f"Channel ROI, {label}: (gross margin - channel costs) / channel costs")))
+    shown_columns = [c for c in CHANNEL_KPI_COLUMNS if c in current and current[c].notna().any()]
+    shown = current[["channel", *shown_columns]].copy()
+    for column in shown_columns:
+        kind = CHANNEL_KPI_COLUMNS[column]
+        if kind == "number":
+            shown[column] = [number(v) if column != "weeks_of_supply" else
+                             ("n/a" if pd.isna(v) else f"{v:.1f}") for v in shown[column]]
+    out.append(table(shown.rename(columns=lambda c: c.replace("_", " ")),
+                     money_columns=[c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "money"],
+                     percent_columns=[c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "percent"],
+                     currency=ctx.currency))
+    out += [note(f"{item.replace('_', ' ').capitalize()}: left out because {why}.")
+            for item, why in analyse.omitted(ctx.con, "kpi_region_channel_quarter").items() if item != "market"]
+    return out
+
+
+def _left_out(what: str, exc: MissingInput) -> list[Any]:
+    return [note(f"{what} is left out: {exc.reason}.")]
+
+
+def product_fit(ctx: RegionContext) -> list[Any]:
+    """Category x channel share index (heatmap) and ranked grow/review recommendations with their numbers."""
+    try:
+        matrix = fit.fit_matrix(ctx.con, region=ctx.region, months=ctx.params.report.window_months)
+    except MissingInput as exc:
+        return _left_out("Product-channel fit", exc)
+    if matrix.empty:
+        return [note("No category sales in the window.")]
+    recs = fit.recommendations(matrix, top_n=8)
+    out: list[Any] = [figure(plots.fit_heatmap(matrix))]
+    if recs.empty:
+        out.append(markdown("Every category sells in each channel roughly in line with its overall share: "
+                            "no category stands out for growth or review."))
+    else:
+        out.append(markdown("\n".join("- " + fit_recommendation_sentence(r, ctx.currency) for _, r in recs.iterrows())))
+        out.append(table(recs[["action", "category", "channel", "revenue", "expected_revenue", "gap", "share_index",
+                               "margin_pct"]].round({"share_index": 2}),
+                         money_columns=["revenue", "expected_revenue", "gap"], percent_columns=["margin_pct"],
+                         currency=ctx.currency))
+    return out
+
+
+def regional_planning(ctx: RegionContext) -> list[Any]:
+    """Coverage and penetration per channel, and the white-space cells with the most headroom."""
+    try:
+        cov = planning.coverage(ctx.con, region=ctx.region, months=ctx.params.report.window_months)
+        space = planning.white_space(ctx.con, top_n=10, region=ctx.region, months=ctx.params.report.window_months)
+    except MissingInput as exc:
+        return _left_out("Regional planning", exc)
+    out: list[Any] = []
+    if not space.empty and (space["headroom"] > 0).any():
+        shown = space[space["headroom"] > 0]
+        out.append(figure(plots.white_space_bars(shown, ctx.currency)))
+        out.append(markdown("\n".join("- " + white_space_sentence(r, ctx.currency) for _, r in shown.iterrows())))
+    else:
+        out.append(markdown(f"{esc(ctx.region)} is at or above the peer benchmark penetration in every channel."))
+    shown = cov[["channel", "revenue", "market_size", "penetration", "active_partners", "partners_per_million"]].copy()
+    shown["partners_per_million"] = shown["partners_per_million"].round(2)
+    shown["active_partners"] = [number(v) for v in shown["active_partners"]]
+    out.append(table(shown.rename(columns=lambda c: c.replace("_", " ")), money_columns=["revenue", "market size"],
+                     percent_columns=["penetration"], currency=ctx.currency))
+    return out
+
+
+def period_evaluation(ctx: RegionContext) -> list[Any]:
+    """The latest complete quarter against last year (or the previous quarter): what changed, volume vs mix."""
+    try:
+        p = evaluation.latest_complete_period(ctx.con, "quarter")
+    except MissingInput as exc:
+        return _left_out("The period evaluation", exc)
+    against, base_label = ("last_year", p.ly_label) if p.ly_covered else ("previous", p.prev_label)
+    if against == "previous" and not p.prev_covered:
+        return [note(f"The period evaluation is left out: the data do not cover the quarter before {p.label}.")]
+    changes = evaluation.key_changes(ctx.con, "quarter", region=ctx.region, currency=ctx.currency)
+    decomposition = evaluation.mix_volume_decomposition(ctx.con, "quarter", region=ctx.region, against=against)
+    out: list[Any] = [markdown("\n\n".join(changes))]
+    if not decomposition.empty:
+        out.append(figure(plots.mix_volume_waterfall(decomposition, ctx.currency, base_label, p.label)))
+        shown = decomposition[["channel", "revenue_base", "revenue", "volume_effect", "mix_effect"]].rename(
+            columns={"revenue_base": base_label, "revenue": p.label, "volume_effect": "volume effect",
+                     "mix_effect": "mix effect"})
+        out.append(table(shown, money_columns=[base_label, p.label, "volume effect", "mix effect"],
+                         currency=ctx.currency))
+    return out

@@ -2,7 +2,8 @@
 
 Notebooks open it read-only (many at once); only :func:`chanlib.ingest.ingest` writes it, to a temporary file that is
 renamed into place. A store is *fresh* when its recorded fingerprint — every input file's path, size and modification
-time, and the params that shape the data — equals the current one; commands rebuild a stale or missing store.
+time, the params that shape the data, and chanlib's own code — equals the current one; commands rebuild a stale or
+missing store.
 
 Examples
 --------
@@ -15,17 +16,21 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from . import __version__
 from .config import Params
 from .errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,18 @@ def fingerprint(params: Params) -> dict[str, Any]:
     shaping = params.model_dump(mode="json", include={"tables", "validation", "currency", "forecast", "segment"})
     shaping["report"] = {"window_months": params.report.window_months}
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
-    return {"inputs": inputs, "params_sha256": digest, "chanlib": __version__}
+    return {"inputs": inputs, "params_sha256": digest, "chanlib": __version__, "code_sha256": code_digest()}
+
+
+@functools.cache
+def code_digest() -> str:
+    """A hash of chanlib's own source: a store built by other code (other analyses) is stale."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, params: Params, quality: Any) -> None:
@@ -99,10 +115,25 @@ def ensure(params: Params, force: bool = False) -> Path:
     return Path(params.store)
 
 
+def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: "pd.DataFrame") -> None:
+    """Create (or replace) ``table`` from a DataFrame (DuckDB reads the local ``frame`` by name)."""
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables (and views) of the connection's main schema."""
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()").fetchall()}
+
+
 def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the store holds ``table``."""
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0])
+    return table in tables(con)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of ``table``."""
+    return {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
 
 
 def regions(con: duckdb.DuckDBPyConnection) -> list[str]:

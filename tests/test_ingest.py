@@ -223,3 +223,10 @@ def test_duplicate_keys_in_plan_tables_but_not_in_survey_answers(tmp_path):
     assert quality["targets"].rejected == {"duplicate_key": 1}
     assert quality["targets"].examples == {"duplicate_key": [3]}
     assert quality["feedback"].rejected == {}  # two identical answers are two answers
+
+
+def test_blank_text_is_missing_not_unparseable(tmp_path):
+    params = load_params(_setup(tmp_path, GOOD + ["2024-01-09,North,web,10,  ,B1", "2024-01-10,  ,web,10,1,B2"]))
+    quality = validate(params).tables[0]
+    assert quality.rejected == {"missing_region": 1}  # blank units are simply unknown
+    assert quality.examples == {"missing_region": [7]}
