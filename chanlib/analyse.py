@@ -17,14 +17,23 @@ from .config import Params
 
 log = logging.getLogger(__name__)
 
-Analysis = Callable[[duckdb.DuckDBPyConnection, Params], "pd.DataFrame | kpi.KpiTable"]
+Result = "pd.DataFrame | kpi.KpiTable | dict[str, pd.DataFrame]"
+Analysis = Callable[[duckdb.DuckDBPyConnection, Params], Result]
 
 ANALYSES: dict[str, Analysis] = {
     "headline": lambda con, p: kpi.headline(con, p.report.window_months),
     "monthly_channel": lambda con, p: kpi.monthly_by_channel(con),
     "channel_mix": lambda con, p: kpi.channel_mix(con, p.report.window_months),
     "kpi_region_channel_quarter": lambda con, p: kpi.kpi_table(con, ["region", "channel"], "quarter"),
+    # several results at once: partner segments, profiles, ABC/XYZ classes, customer RFM (see chanlib.segment)
+    "segments": lambda con, p: _segment_analyses(con, p),
 }
+
+
+def _segment_analyses(con: duckdb.DuckDBPyConnection, params: Params) -> dict[str, pd.DataFrame]:
+    from . import segment
+
+    return segment.analyses(con, params.segment)
 
 
 def result_table(name: str) -> str:
@@ -36,12 +45,14 @@ def run_all(con: duckdb.DuckDBPyConnection, params: Params) -> None:
     """Run every analysis over the clean tables in ``con`` and store the results."""
     omitted = []
     for name, analysis in ANALYSES.items():
-        frame = analysis(con, params)
-        if isinstance(frame, kpi.KpiTable):
-            omitted += [(name, item, why) for item, why in frame.omitted.items()]
-            frame = frame.frame
-        store.write_frame(con, result_table(name), frame)
-        log.info("analysis %s: %d rows", name, len(frame))
+        result = analysis(con, params)
+        if isinstance(result, kpi.KpiTable):
+            omitted += [(name, item, why) for item, why in result.omitted.items()]
+            result = result.frame
+        frames = result if isinstance(result, dict) else {name: result}
+        for table, frame in frames.items():
+            store.write_frame(con, result_table(table), frame)
+            log.info("analysis %s: %d rows", table, len(frame))
     con.execute("CREATE OR REPLACE TABLE result_omitted (analysis VARCHAR, item VARCHAR, reason VARCHAR)")
     if omitted:
         con.executemany("INSERT INTO result_omitted VALUES (?, ?, ?)", omitted)

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="one row per period too (default: the whole date range)")
     kpi.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
 
+    seg = sub.add_parser("segment", parents=[common], help="partner segments with names and features")
+    seg.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
+
     report = sub.add_parser("report", parents=[common], help="render every region's HTML report and an index")
     report.add_argument("--regions", type=_names, default=None, metavar="A,B", help="only these regions")
     report.add_argument("--workers", type=_positive, default=None, metavar="N",
@@ -136,6 +139,20 @@ def run(args: argparse.Namespace) -> int:
             log.info("%s left out: %s", name, why)
         write_table(result.frame, args.out)
         log.info("%d rows written to %s", len(result.frame), args.out)
+        return 0
+    if args.command == "segment":
+        from . import segment, store
+        from .tables import write_table
+
+        con = store.connect(store.ensure(params))
+        try:
+            result = segment.segment_partners(con, params.segment)
+        finally:
+            con.close()
+        for name, why in result.left_out.items():
+            log.info("feature %s left out: %s", name, why)
+        write_table(result.partners, args.out)
+        log.info("%d partners in %d segments written to %s", len(result.partners), result.k, args.out)
         return 0
     if args.command == "report":
         from .report import run_report

@@ -39,6 +39,10 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, validate_default=True)
 
 
+# settings models of the capability subpackages build on StrictModel, so they are imported after it
+from .segment.settings import SegmentSettings  # noqa: E402
+
+
 class TableSource(StrictModel):
     """Where one canonical table comes from and how its source columns map onto the contract."""
 
@@ -106,6 +110,7 @@ class Params(StrictModel):
     tables: dict[TableName, TableSource]
     validation: Validation = Field(default_factory=Validation)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    segment: SegmentSettings = Field(default_factory=SegmentSettings)
     seed: int = 0
 
     @model_validator(mode="after")

@@ -241,3 +241,30 @@ def period_evaluation(ctx: RegionContext) -> list[Any]:
         out.append(table(shown, money_columns=[base_label, p.label, "volume effect", "mix effect"],
                          currency=ctx.currency))
     return out
+
+
+def segments(ctx: RegionContext) -> list[Any]:
+    """Partner segments (computed once for all regions): sizes, profiles, a 2-D map, and the ABC x XYZ matrices."""
+    from . import segment
+
+    if not store.has_table(ctx.con, analyse.result_table("segment_partners")):
+        return [note("Segments are left out: the sales have no partner_id to segment partners by.")]
+    seg = analyse.read(ctx.con, "segment_partners")
+    sizes = segment.region_sizes(seg, ctx.region)
+    if sizes.empty:
+        return [note(f"Segments are left out: {esc(ctx.region)} has no partner with sales.")]
+    profiles = analyse.read(ctx.con, "segment_profiles")
+    names = dict(zip(profiles["segment_id"], profiles["segment_name"]))
+    out: list[Any] = [markdown(segment.segment_sentence(sizes, ctx.region)),
+                      figure(plots.segment_sizes(sizes)),
+                      markdown("Every segment's profile across all regions (medians of its partners):"),
+                      table(segment.profile_table(profiles), money_columns=segment.PROFILE_MONEY,
+                            percent_columns=segment.PROFILE_PERCENT, currency=ctx.currency),
+                      figure(plots.segment_profile(analyse.read(ctx.con, "segment_deviations"), names)),
+                      figure(plots.segment_map(seg, ctx.region))]
+    for what, table_name in (("partners", "abc_xyz_partners"), ("products", "abc_xyz_products")):
+        if store.has_table(ctx.con, analyse.result_table(table_name)):
+            classes = analyse.read(ctx.con, table_name, ctx.region)
+            if not classes.empty:
+                out.append(figure(plots.abc_xyz_heatmap(segment.abc_xyz_matrix(classes), what)))
+    return out

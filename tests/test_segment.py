@@ -1,0 +1,240 @@
+"""Partner segmentation: planted segments of the medium demo, determinism, edge cases, bad input."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from chanlib import plots
+from chanlib.segment import (PartnerSegmenter, SegmentInputError, SegmentSettings, analyses, partner_features,
+                             profile_table, region_sizes, segment_frame, segment_partners, segment_sentence)
+
+log = logging.getLogger(__name__)
+FEATURES = ["revenue", "growth", "volatility", "margin", "online_share", "recency_days", "target_attainment",
+            "sell_through"]
+
+
+@pytest.fixture(scope="module")
+def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The medium demo (seed 42) and its store, built once for this module (~20 s)."""
+    from chanlib.config import load_params
+    from chanlib.demo import generate
+    from chanlib.ingest import ingest
+
+    out = tmp_path_factory.mktemp("segment") / "medium"
+    started = time.perf_counter()
+    generate(out, "medium", 42)
+    ingest(load_params(out / "params.yaml"))
+    log.info("medium demo + store in %.1f s", time.perf_counter() - started)
+    return out
+
+
+@pytest.fixture(scope="module")
+def medium_con(medium: Path):
+    con = duckdb.connect(str(medium / "chanlib.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def medium_result(medium_con):
+    return segment_partners(medium_con, SegmentSettings())
+
+
+def test_planted_segments_recovered(medium: Path, medium_result) -> None:
+    truth = pd.read_csv(medium / "truth" / "partner_segments.csv")
+    got = medium_result.partners.merge(truth, on="partner_id", how="inner")
+    assert len(got) == len(truth) == 600
+    ari = adjusted_rand_score(got["segment"], got["segment_id"])
+    assert ari >= 0.9, ari
+    assert medium_result.k == 4
+    # names come from the numbers: the planted behaviours show in them
+    majority = got.groupby("segment")["segment_name"].agg(lambda s: s.mode()[0])
+    assert "large" in majority["anchor"]
+    assert "growing" in majority["rising"]
+    assert "declining" in majority["declining"]
+    assert "erratic" in majority["erratic"] and "lapsing" in majority["erratic"]
+    assert majority.nunique() == 4
+
+
+def test_cli_frame_and_ids_ordered_by_revenue(medium_result) -> None:
+    partners = medium_result.partners
+    assert list(partners.columns) == ["partner_id", "segment_id", "segment_name", *FEATURES]
+    assert partners["partner_id"].is_unique
+    profiles = medium_result.profiles.set_index("segment_id")
+    assert list(profiles.index) == [1, 2, 3, 4]
+    mean_revenue = partners.groupby("segment_id")["revenue"].mean()
+    assert mean_revenue.is_monotonic_decreasing  # id 1 = biggest partners
+    assert profiles["segment_name"].is_unique
+    assert profiles["partners"].sum() == 600 and profiles["share"].sum() == pytest.approx(1.0)
+    scores = medium_result.scores
+    assert scores.loc[scores["chosen"], "k"].item() == 4
+    assert scores.loc[scores["chosen"], "score"].item() == scores["score"].max()
+
+
+def test_deterministic_and_independent_of_row_order(medium_con, medium_result) -> None:
+    settings = SegmentSettings()
+    pf = partner_features(medium_con, settings)
+    shuffled = pf.frame.sample(frac=1.0, random_state=7)
+    again = segment_frame(shuffled, settings, pf.region)
+    pd.testing.assert_frame_equal(again.partners.sort_values("partner_id").reset_index(drop=True),
+                                  medium_result.partners.sort_values("partner_id").reset_index(drop=True))
+    pd.testing.assert_frame_equal(again.profiles, medium_result.profiles)
+    seg = PartnerSegmenter(settings).fit(shuffled)
+    assert (seg.labels_ == seg.segments_.reindex(shuffled.index).to_numpy()).all()  # labels_ in input order
+
+
+def test_gmm_recovers_segments(medium: Path, medium_con) -> None:
+    pf = partner_features(medium_con, SegmentSettings())
+    seg = PartnerSegmenter(SegmentSettings(method="gmm", k_max=6)).fit(pf.frame)
+    truth = pd.read_csv(medium / "truth" / "partner_segments.csv").set_index("partner_id")["segment"]
+    assert adjusted_rand_score(truth.reindex(seg.segments_.index), seg.segments_) >= 0.9
+
+
+def test_report_data_and_charts(medium_con, medium_result) -> None:
+    tables = medium_result.tables()
+    seg = tables["segment_partners"]
+    assert {"region", "pc1", "pc2"} <= set(seg.columns)
+    sizes = region_sizes(seg, "North")
+    assert sizes["partners"].sum() == (seg["region"] == "North").sum()
+    assert sizes["revenue_share"].sum() == pytest.approx(1.0)
+    assert "North has" in segment_sentence(sizes, "North")
+    shown = profile_table(medium_result.profiles)
+    assert {"Segment", "Name", "Partners", "Gross margin"} <= set(shown.columns)
+    assert shown["Growth, median"].str.match(r"^[+-]\d+\.\d%$").all()
+    names = dict(zip(medium_result.profiles["segment_id"], medium_result.profiles["segment_name"]))
+    for fig in (plots.segment_sizes(sizes), plots.segment_map(seg, "North"),
+                plots.segment_profile(tables["segment_deviations"], names)):
+        assert fig.axes
+
+
+def test_analyses_on_medium(medium_con) -> None:
+    out = analyses(medium_con, SegmentSettings())
+    assert set(out) == {"segment_partners", "segment_profiles", "segment_deviations", "segment_scores",
+                        "abc_xyz_partners", "abc_xyz_products", "customer_rfm"}
+    abc = out["abc_xyz_partners"]
+    assert set(abc["abc"]) == {"A", "B", "C"} and abc.groupby("region")["share"].sum().round(9).eq(1).all()
+    rfm = out["customer_rfm"]
+    assert rfm["customer_id"].notna().all() and rfm[["r_score", "f_score", "m_score"]].isin(range(1, 6)).all().all()
+    target = duckdb.connect()  # every result can be kept in a store, as analyse.run_all does
+    for name, frame in out.items():
+        target.register("v", frame)
+        target.execute(f"CREATE TABLE result_{name} AS SELECT * FROM v")
+        target.unregister("v")
+        assert target.execute(f"SELECT count(*) FROM result_{name}").fetchall()[0][0] == len(frame)
+    north = target.execute("SELECT * FROM result_abc_xyz_products WHERE region = 'North'").df()
+    assert set(north["xyz"].dropna()) <= {"X", "Y", "Z"}
+
+
+# -- small stores ------------------------------------------------------------------------------------------------
+
+def _store(partners: dict[str, tuple[str, float, float]], days: int = 800) -> duckdb.DuckDBPyConnection:
+    """A sales table with one row per partner and day: partner -> (region, level, yearly growth)."""
+    con = duckdb.connect()
+    rows = pd.DataFrame([(pid, reg, lvl, g) for pid, (reg, lvl, g) in partners.items()],
+                        columns=["partner_id", "region", "level", "g"])
+    con.register("p", rows)
+    con.execute(f"""
+        CREATE TABLE sales AS
+        SELECT DATE '2023-01-01' + INTERVAL (d) DAY AS date, region, 'web' AS channel, partner_id,
+               round(level * pow(1 + g, d / 365.0) * (1 + ((d * 7 + hash(partner_id) % 13) % 11) / 20.0), 2) AS revenue,
+               round(level * 0.7, 2) AS cost
+        FROM p, range({days}) t(d)
+    """)
+    return con
+
+
+def test_single_partner_region() -> None:
+    partners = {f"B{i:02d}": ("Big", 100.0 if i % 2 else 10.0, 0.1 if i % 3 else -0.3) for i in range(30)}
+    partners["S01"] = ("Solo", 50.0, 0.0)
+    con = _store(partners)
+    result = segment_partners(con, SegmentSettings(k_max=5))
+    seg = result.tables()["segment_partners"]
+    sizes = region_sizes(seg, "Solo")
+    assert len(sizes) == 1 and sizes["partners"].item() == 1 and sizes["revenue_share"].item() == 1.0
+    assert "1 partner in 1 segment" in segment_sentence(sizes, "Solo")
+    assert plots.segment_map(seg, "Solo").axes and plots.segment_sizes(sizes).axes
+    # absent tables are left out with a reason, never zero-filled
+    assert result.left_out["online_share"] == "the store has no channels table"
+    assert result.left_out["target_attainment"] == "the store has no targets table"
+    assert result.left_out["sell_through"] == "the sales table has no units column"
+    assert "constant" in result.left_out["recency_days"]  # everyone sold on the last day: no information
+    assert "online_share" not in result.partners.columns
+
+
+def test_single_partner_overall() -> None:
+    con = _store({"P1": ("Solo", 10.0, 0.0)})
+    result = segment_partners(con)
+    assert result.k == 1 and result.partners["segment_id"].tolist() == [1]
+    assert result.partners["segment_name"].item() == "all partners"
+    assert result.points[["pc1", "pc2"]].to_numpy().tolist() == [[0.0, 0.0]]
+
+
+def test_new_partner_growth_rule() -> None:
+    con = _store({"OLD": ("R", 10.0, 0.0), "NEW": ("R", 10.0, 0.0)})
+    con.execute("DELETE FROM sales WHERE partner_id = 'NEW' AND date < DATE '2025-01-01'")  # joined 70 days ago
+    pf = partner_features(con, SegmentSettings(growth_cap=3.0))
+    assert pf.frame.loc["NEW", "growth"] == 3.0  # grew from nothing: the cap
+    assert abs(pf.frame.loc["OLD", "growth"]) < 0.05
+    assert pf.frame.loc["NEW", "revenue"] == pytest.approx(pf.frame.loc["OLD", "revenue"], rel=0.1)  # run rate
+    assert np.isnan(pf.frame.loc["NEW", "volatility"])  # too few months to tell
+
+
+def test_constant_features() -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"revenue": np.r_[rng.normal(1000, 20, 20), rng.normal(50, 2, 20)],
+                      "margin": 0.3, "online_share": 0.0},
+                     index=[f"P{i:02d}" for i in range(40)])
+    seg = PartnerSegmenter(SegmentSettings(k_max=4)).fit(X)
+    assert set(seg.dropped_) == {"margin", "online_share"} and "constant" in seg.dropped_["margin"]
+    assert seg.k_ == 2 and seg.segments_.iloc[:20].eq(1).all()
+    everything_constant = PartnerSegmenter().fit(X[["margin", "online_share"]])
+    assert everything_constant.k_ == 1 and (everything_constant.labels_ == 1).all()
+
+
+def test_names_unique_and_ids_stable_on_ties() -> None:
+    X = pd.DataFrame({"growth": [0.0] * 10 + [0.5] * 10 + [1.0] * 10}, index=[f"P{i:02d}" for i in range(30)])
+    seg = PartnerSegmenter(SegmentSettings(k_min=3, k_max=3)).fit(X)
+    assert len(set(seg.names_.values())) == 3
+    assert seg.segments_["P00"] == 1 and seg.segments_["P29"] == 3  # no revenue: by size, then centre
+
+
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"revenue": ["a", "b"]}, index=["P1", "P2"]), "not numeric"),
+    (pd.DataFrame({"revenue": [1.0, 2.0]}, index=["P1", "P1"]), "duplicates"),
+    (pd.DataFrame({"revenue": [1.0, np.inf]}, index=["P1", "P2"]), "infinite"),
+    (pd.DataFrame({"revenue": []}), "no rows"),
+    (pd.DataFrame({"growth": [-1.5, 0.2]}, index=["P1", "P2"]), "> -1"),
+    ("not a frame", "expected a pandas DataFrame"),
+])
+def test_bad_features_raise_value_error(frame, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PartnerSegmenter().fit(frame)
+
+
+def test_store_without_partners_raises() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE sales AS SELECT DATE '2024-01-01' AS date, 'R' AS region, 'web' AS channel, "
+                "1.0 AS revenue")
+    with pytest.raises(SegmentInputError, match="partner_id"):
+        segment_partners(con)
+    assert analyses(con) == {}
+
+
+def test_settings_errors() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="k_min"):
+        SegmentSettings(k_min=5, k_max=3)
+    with pytest.raises(ValidationError, match="bic"):
+        SegmentSettings(criterion="bic")
+    with pytest.raises(ValidationError, match="increasing"):
+        SegmentSettings(abc_thresholds=[0.95, 0.8])
+    with pytest.raises(ValidationError):
+        SegmentSettings(unknown_key=1)
