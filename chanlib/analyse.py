@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import kpi, store
 from .config import Params
+from .errors import MissingInput
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,19 @@ ANALYSES: dict[str, Analysis] = {
     "kpi_region_channel_quarter": lambda con, p: kpi.kpi_table(con, ["region", "channel"], "quarter"),
     # several results at once: partner segments, profiles, ABC/XYZ classes, customer RFM (see chanlib.segment)
     "segments": lambda con, p: _segment_analyses(con, p),
+    # forecasts of every hierarchy node, reconciled, plus the scored history of earlier builds (chanlib.outlook)
+    "forecast": lambda con, p: _forecasts(con, p),
 }
+
+
+def _forecasts(con: duckdb.DuckDBPyConnection, params: Params) -> dict[str, pd.DataFrame]:
+    from pathlib import Path
+
+    from . import outlook
+
+    if not params.forecast.enabled:
+        raise MissingInput("forecast", "forecasting is switched off in params (forecast.enabled: false)")
+    return outlook.run_forecasts(con, params, previous=Path(params.store))
 
 
 def _segment_analyses(con: duckdb.DuckDBPyConnection, params: Params) -> dict[str, pd.DataFrame]:
@@ -45,7 +58,12 @@ def run_all(con: duckdb.DuckDBPyConnection, params: Params) -> None:
     """Run every analysis over the clean tables in ``con`` and store the results."""
     omitted = []
     for name, analysis in ANALYSES.items():
-        result = analysis(con, params)
+        try:
+            result = analysis(con, params)
+        except MissingInput as exc:
+            log.info("analysis %s left out: %s", name, exc.reason)
+            omitted.append((name, "*", exc.reason))
+            continue
         if isinstance(result, kpi.KpiTable):
             omitted += [(name, item, why) for item, why in result.omitted.items()]
             result = result.frame

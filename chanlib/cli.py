@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="one row per period too (default: the whole date range)")
     kpi.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
 
+    fc = sub.add_parser("forecast", parents=[common],
+                        help="the run's reconciled forecasts, or forecasts of any long table (--input)")
+    fc.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
+    fc.add_argument("--input", type=Path, default=None, metavar="LONG.csv", help="a long table of series to forecast")
+    fc.add_argument("--id", default="unique_id", metavar="COL", help="series id column of --input")
+    fc.add_argument("--time", default="ds", metavar="COL", help="time column of --input (dates or integers)")
+    fc.add_argument("--value", default="y", metavar="COL", help="value column of --input")
+    fc.add_argument("--season", type=_positive, default=None, metavar="N", help="periods per season (default: params)")
+    fc.add_argument("--horizon", type=_positive, default=None, metavar="H", help="periods ahead (default: params)")
+
     seg = sub.add_parser("segment", parents=[common], help="partner segments with names and features")
     seg.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
 
@@ -105,6 +116,66 @@ def _params(args: argparse.Namespace):
     from .config import load_params
 
     return load_params(args.params or _default_params(), dict(args.data))
+
+
+def _forecast_store(params):
+    """The reconciled forecasts of the run's hierarchy, from the store (built or refreshed first)."""
+    from . import analyse, store
+
+    con = store.connect(store.ensure(params))
+    try:
+        if not store.has_table(con, analyse.result_table("forecast")):
+            reason = analyse.omitted(con, "forecast").get("*", "the store has no forecasts")
+            raise ChanlibError(f"{params.store}: no forecasts: {reason}")
+        frame = analyse.read(con, "forecast")
+    finally:
+        con.close()
+    bounds = [c for c in frame.columns if c.startswith(("lo_", "hi_"))]
+    return frame[["unique_id", "ds", "model", "yhat", *bounds, "level", "cutoff"]]
+
+
+def _forecast_input(args: argparse.Namespace, params):
+    """Forecasts of every series of a long CSV/Parquet table."""
+    import pandas as pd
+
+    from .errors import DataError
+    from .forecast import forecast
+
+    path = args.input
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        raw = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
+               else pd.read_csv(path, keep_default_na=False, na_values=[""]))
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
+    for option, column in (("--id", args.id), ("--time", args.time), ("--value", args.value)):
+        if column not in raw.columns:
+            raise DataError(f"{path}: column {column!r} ({option}) is missing; columns found: "
+                            f"{', '.join(map(str, raw.columns[:12]))}")
+    long = raw[[args.id, args.time, args.value]].set_axis(["unique_id", "ds", "y"], axis=1)
+    for option, column, name in (("--id", args.id, "unique_id"), ("--time", args.time, "ds"),
+                                 ("--value", args.value, "y")):
+        if long[name].isna().any():
+            rows = (long.index[long[name].isna()][:5] + 2).tolist()
+            raise DataError(f"{path}: column {column!r} ({option}) is empty in rows {', '.join(map(str, rows))}")
+    if not pd.api.types.is_numeric_dtype(long["ds"]):
+        parsed = pd.to_datetime(long["ds"], errors="coerce")
+        if parsed.isna().any():
+            rows = (long.index[parsed.isna()][:5] + 2).tolist()
+            raise DataError(f"{path}: column {args.time!r} (--time) has values that are neither dates nor "
+                            f"integers (rows {', '.join(map(str, rows))})")
+        long["ds"] = parsed
+    update = {k: v for k, v in (("season_length", args.season), ("horizon", args.horizon)) if v is not None}
+    settings = params.forecast.core(**update)
+    try:
+        result = forecast(long, settings, n_jobs=params.forecast.n_jobs or os.cpu_count() or 1)
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    flags = result.selection["flag"].value_counts().to_dict()
+    log.info("%d series forecast; flags: %s", len(result.selection), flags)
+    bounds = [c for c in result.forecasts.columns if c.startswith(("lo_", "hi_"))]
+    return result.forecasts[["unique_id", "ds", "model", "yhat", *bounds]]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,6 +210,13 @@ def run(args: argparse.Namespace) -> int:
             log.info("%s left out: %s", name, why)
         write_table(result.frame, args.out)
         log.info("%d rows written to %s", len(result.frame), args.out)
+        return 0
+    if args.command == "forecast":
+        from .tables import write_table
+
+        frame = _forecast_input(args, params) if args.input else _forecast_store(params)
+        write_table(frame, args.out)
+        log.info("%d forecast rows written to %s", len(frame), args.out)
         return 0
     if args.command == "segment":
         from . import segment, store

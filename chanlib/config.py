@@ -40,7 +40,35 @@ class StrictModel(BaseModel):
 
 
 # settings models of the capability subpackages build on StrictModel, so they are imported after it
+from .forecast.settings import ForecastSettings, ModelName  # noqa: E402
 from .segment.settings import SegmentSettings  # noqa: E402
+
+
+class ForecastParams(ForecastSettings):
+    """``forecast:`` the forecasts a store build makes (see :mod:`chanlib.outlook`) and how series are forecast.
+
+    The defaults are the configuration benchmarked on M3 (``bench/forecast_m3.py``): damped ETS, the dynamic
+    optimised Theta and the standard Theta, combined unless one clearly wins the backtest; monthly seasonality.
+    """
+
+    #: forecast at every build (false: no Outlook section)
+    enabled: bool = True
+    #: the hierarchy below the total, top down
+    hierarchy: list[Literal["region", "channel", "partner", "product"]] = Field(
+        default_factory=lambda: ["region", "channel", "partner"], min_length=1)
+    #: how forecasts are made to add up across levels
+    reconciliation: Literal["none", "bottom_up", "top_down", "ols", "wls_struct", "mint_shrink"] = "mint_shrink"
+    models: list[ModelName] = Field(default_factory=lambda: ["ets_damped", "dotm", "theta"])
+    backtest_windows: int = Field(1, ge=0, le=50)
+    horizon: int = Field(12, ge=1, le=120)
+    #: worker processes; default: the number of cores
+    n_jobs: int | None = Field(None, ge=1, le=256)
+
+    def core(self, **update: Any) -> ForecastSettings:
+        """The settings of :func:`chanlib.forecast.forecast` (without the run-level fields)."""
+        data = self.model_dump(exclude={"enabled", "hierarchy", "reconciliation"})
+        data["n_jobs"] = data["n_jobs"] or 1
+        return ForecastSettings(**{**data, **update})
 
 
 class TableSource(StrictModel):
@@ -111,6 +139,7 @@ class Params(StrictModel):
     validation: Validation = Field(default_factory=Validation)
     report: ReportSettings = Field(default_factory=ReportSettings)
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
+    forecast: ForecastParams = Field(default_factory=ForecastParams)
     seed: int = 0
 
     @model_validator(mode="after")

@@ -322,3 +322,68 @@ def abc_xyz_heatmap(matrix: pd.DataFrame, what: str = "partners", value: str = "
     ax.tick_params(axis="y", rotation=0)
     ax.grid(False)
     return fig
+
+
+def forecast_panels(actuals: pd.DataFrame, forecasts: pd.DataFrame, currency: str, level: int = 80,
+                    history_months: int = 24, ncols: int = 2) -> Figure:
+    """One panel per series: recent actuals, the forecast and its ``level`` % interval.
+
+    ``actuals``: unique_id, ds, y; ``forecasts``: unique_id, ds, yhat, lo_<level>, hi_<level>. Panels follow the
+    order of the ids in ``forecasts``; the title of a panel is the last part of its id (``North/web`` -> ``web``).
+
+    >>> a = pd.DataFrame({"unique_id": "N", "ds": pd.date_range("2024-01-01", periods=6, freq="MS"), "y": range(6)})
+    >>> f = pd.DataFrame({"unique_id": "N", "ds": pd.date_range("2024-07-01", periods=3, freq="MS"),
+    ...                   "yhat": [6.0, 7, 8], "lo_80": [5.0, 5, 6], "hi_80": [7.0, 9, 10]})
+    >>> len(forecast_panels(a, f, "EUR").axes)
+    1
+    """
+    ids = list(dict.fromkeys(forecasts["unique_id"]))
+    nrows = max(1, -(-len(ids) // ncols))
+    cols = min(ncols, max(len(ids), 1))
+    sns.set_theme(style="whitegrid", palette=PALETTE, rc=STYLE)
+    fig = Figure(figsize=(4.6 * cols, 2.9 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
+    colours = palette([uid.rsplit("/", 1)[-1] for uid in ids])
+    for ax, uid in zip(axes, ids):
+        name = uid.rsplit("/", 1)[-1]
+        past = actuals[actuals["unique_id"] == uid].sort_values("ds")
+        past = past[past["ds"] > past["ds"].max() - pd.DateOffset(months=history_months)]
+        ahead = forecasts[forecasts["unique_id"] == uid].sort_values("ds")
+        ax.plot(past["ds"], past["y"], color="#3b3b3b", linewidth=1.4, label="actual")
+        ax.plot(ahead["ds"], ahead["yhat"], color=colours[name], linewidth=1.8, label="forecast")
+        if f"lo_{level}" in ahead:
+            ax.fill_between(ahead["ds"], ahead[f"lo_{level}"], ahead[f"hi_{level}"], color=colours[name], alpha=0.25,
+                            linewidth=0, label=f"{level}% interval")
+        ax.set_title(name)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        _money_axis(ax.yaxis, currency)
+        _date_axis(ax.xaxis)
+    for ax in axes[len(ids):]:
+        ax.set_visible(False)
+    if ids:
+        axes[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"Monthly revenue: actuals and forecast ({currency})", fontweight="bold")
+    return fig
+
+
+def accuracy_history(frame: pd.DataFrame) -> Figure:
+    """sMAPE of earlier builds' forecasts per level, by the build's cutoff (``frame``: cutoff, level, smape).
+
+    >>> f = pd.DataFrame({"cutoff": pd.to_datetime(["2025-06-30", "2025-09-30"] * 2), "level": ["total"] * 2 + ["region"] * 2,
+    ...                   "smape": [4.0, 5.0, 8.0, 7.0]})
+    >>> accuracy_history(f).axes[0].get_ylabel()
+    'sMAPE (%)'
+    """
+    fig, ax = _figure((9.0, 3.6))
+    levels = list(dict.fromkeys(frame["level"]))
+    colours = palette(levels)
+    for level in levels:
+        part = frame[frame["level"] == level].sort_values("cutoff")
+        ax.plot(part["cutoff"], part["smape"], marker="o", color=colours[level], label=level)
+    ax.set_title("Forecast accuracy of earlier runs, by the month they were made")
+    ax.set_xlabel("")
+    ax.set_ylabel("sMAPE (%)")
+    ax.legend(title="Level", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _date_axis(ax.xaxis)
+    return fig

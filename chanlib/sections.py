@@ -268,3 +268,54 @@ def segments(ctx: RegionContext) -> list[Any]:
             if not classes.empty:
                 out.append(figure(plots.abc_xyz_heatmap(segment.abc_xyz_matrix(classes), what)))
     return out
+
+
+def outlook(ctx: RegionContext) -> list[Any]:
+    """The region's forecast and its channels', the chosen models, backtest accuracy and the accuracy history."""
+    name = analyse.result_table("forecast")
+    if not store.has_table(ctx.con, name):
+        reason = analyse.omitted(ctx.con, "forecast").get("*", "the store holds no forecasts")
+        return [note(f"The outlook is left out: {reason}.")]
+    nodes = analyse.read(ctx.con, "forecast_nodes")
+    wanted = nodes[(nodes["region"] == ctx.region) & nodes["level"].isin(["region", "channel"])]["unique_id"].tolist()
+    if not wanted:
+        return [note(f"The outlook is left out: {esc(ctx.region)} is not in the forecast hierarchy.")]
+    ids = tuple(wanted)
+    forecasts = ctx.con.execute(f"SELECT * FROM {name} WHERE unique_id IN (SELECT unnest(?))", [list(ids)]).df()
+    actuals = ctx.con.execute("SELECT * FROM result_forecast_actuals WHERE unique_id IN (SELECT unnest(?))",
+                              [list(ids)]).df()
+    order = {uid: i for i, uid in enumerate(wanted)}
+    forecasts = forecasts.sort_values(["unique_id", "ds"], key=lambda c: c.map(order) if c.name == "unique_id" else c)
+    region_rows = forecasts[forecasts["unique_id"] == ctx.region]
+    cutoff = pd.Timestamp(forecasts["cutoff"].iloc[0]).date()
+    horizon = forecasts["ds"].nunique()
+    last_year = actuals[(actuals["unique_id"] == ctx.region)].sort_values("ds").tail(horizon)["y"].sum()
+    level = ctx.params.forecast.levels[0]
+    text = (f"With sales up to {cutoff}, **{esc(ctx.region)}** is forecast to sell "
+            f"**{money(region_rows['yhat'].sum(), ctx.currency)}** in the next {horizon} months "
+            f"({percent(region_rows['yhat'].sum() / last_year - 1) if last_year else 'n/a'} on the last {horizon}); "
+            f"the {level}% interval of a single month is shown as a band. Forecasts add up: the channels sum to the "
+            f"region, the regions to the total ({esc(forecasts['reconciliation'].iloc[0])} reconciliation).")
+    out: list[Any] = [markdown(text), figure(plots.forecast_panels(actuals, forecasts, ctx.currency, level=level))]
+    selection = analyse.read(ctx.con, "forecast_selection")
+    chosen = selection[selection["unique_id"].isin(ids)][["unique_id", "model", "flag", "score", "n_obs"]]
+    chosen = chosen.rename(columns={"unique_id": "series", "score": f"backtest {ctx.params.forecast.metric}",
+                                    "n_obs": "months of history"}).round(2)
+    coverage = analyse.read(ctx.con, "forecast_coverage")
+    selected = coverage[coverage["model"] == "selected"]
+    if len(selected):
+        parts = ", ".join(f"{percent(r.coverage, signed=False)} of actuals inside the {int(r.level)}% interval"
+                          for r in selected.itertuples())
+        out.append(markdown(f"In the backtest (all series of the run), {parts} (after calibration)."))
+    out.append(table(chosen))
+    accuracy = analyse.read(ctx.con, "forecast_accuracy")
+    if accuracy.empty:
+        out.append(note("Accuracy history starts with the next run: each run keeps its forecasts and scores them "
+                        "against the actuals that arrive later."))
+    else:
+        summary = accuracy.groupby(["cutoff", "level"], as_index=False).apply(
+            lambda g: pd.Series({"smape": (g["smape"] * g["n"]).sum() / g["n"].sum(), "n": g["n"].sum()}),
+            include_groups=False)
+        out.append(figure(plots.accuracy_history(summary)))
+        out.append(table(summary.round(2)))
+    return out

@@ -61,7 +61,7 @@ def test_report_writes_index_and_every_region(demo_run, demo_dir):
         assert f"{r['region']}: channel report" in html
         for section in ("Headline", "Monthly revenue by channel", "Channel mix", "Channel KPIs", "target attainment",
                         "channel roi", "Product fit", "Regional planning", "Period evaluation", "volume effect",
-                        "Segments", "Share of revenue", "About the data"):
+                        "Outlook", "backtest smape", "Segments", "Share of revenue", "About the data"):
             assert section in html
         assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 2  # both charts embedded
         assert "EUR" in html

@@ -1,0 +1,184 @@
+"""The run's forecasts: every node of the sales hierarchy, forecast once per store build, reconciled, and scored later.
+
+A build takes monthly revenue up to the last complete month (the *cutoff*) for every node of the hierarchy in params
+(``forecast.hierarchy``, default total → region → channel → partner; node ids like ``North/online/P00001``),
+forecasts all of them in parallel worker processes (:func:`chanlib.forecast.forecast`), makes them add up with the
+reconciliation in params (MinT-shrink by default; the structural WLS when in-sample residuals cannot support MinT)
+and keeps them in the store. Periods before a node's first sale are not part of its history (a partner that joined
+three months ago is a three-month series, flagged ``new``).
+
+**Accuracy history.** Every build also keeps the forecasts of earlier builds (carried over from the previous store,
+one set per cutoff) and scores those whose months have since arrived: ``forecast_vs_actual`` (row level) and
+``forecast_accuracy`` (per cutoff, level and model: sMAPE, MAE, bias, interval coverage).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from . import evaluation, store
+from .config import ForecastParams, Params
+from .errors import MissingInput
+from .forecast import aggregate, forecast, reconcile
+from .forecast.metrics import smape
+
+log = logging.getLogger(__name__)
+
+#: hierarchy level name -> sales column
+LEVEL_COLUMNS = {"region": "region", "channel": "channel", "partner": "partner_id", "product": "product_id"}
+NONE_LABEL = "(none)"
+
+
+def hierarchy_levels(settings: ForecastParams) -> tuple[list[str], list[list[str]]]:
+    """The key columns and the levels (prefixes, ``[]`` = total) of the forecast hierarchy."""
+    keys = [LEVEL_COLUMNS[name] for name in settings.hierarchy]
+    return keys, [keys[:i] for i in range(len(keys) + 1)]
+
+
+def monthly_actuals(con: duckdb.DuckDBPyConnection, keys: list[str], through: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Bottom-level monthly revenue (key columns, ``ds`` = first day of the month, ``y``), up to ``through``."""
+    have = store.table_columns(con, "sales")
+    missing = [k for k in keys if k not in have]
+    if missing:
+        raise MissingInput("sales", f"the sales table has no {', '.join(missing)} column for the forecast hierarchy")
+    select = ", ".join(f"coalesce(CAST({k} AS VARCHAR), '{NONE_LABEL}') AS {k}" for k in keys)
+    where = "WHERE date <= ?" if through is not None else ""
+    args = [through.date()] if through is not None else []
+    frame = con.execute(f"SELECT {select}{', ' if keys else ''} CAST(date_trunc('month', date) AS DATE) AS ds, "
+                        f"sum(revenue) AS y FROM sales {where} GROUP BY ALL", args).df()
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return frame
+
+
+def node_table(bottom: pd.DataFrame, keys: list[str], names: list[str]) -> pd.DataFrame:
+    """One row per node: unique_id, level (total/region/channel/...) and its key values."""
+    rows = [{"unique_id": "total", "level": "total"}]
+    for depth in range(1, len(keys) + 1):
+        combos = bottom[keys[:depth]].drop_duplicates().astype(str)
+        ids = combos.agg("/".join, axis=1)
+        for uid, (_, values) in zip(ids, combos.iterrows()):
+            rows.append({"unique_id": uid, "level": names[depth - 1], **values.to_dict()})
+    return pd.DataFrame(rows)
+
+
+def _history(long: pd.DataFrame) -> pd.DataFrame:
+    """Drop each node's periods before its first non-zero month (it did not exist yet)."""
+    started = long["y"].ne(0).groupby(long["unique_id"]).cummax()
+    return long[started | long.groupby("unique_id")["ds"].transform("max").eq(long["ds"])]
+
+
+def _residuals(fitted: pd.DataFrame, nodes: pd.Index) -> pd.DataFrame:
+    """In-sample residuals of every node on every date: naive differences where a fallback model has none,
+    0 where the node did not exist yet."""
+    frame = fitted.sort_values(["unique_id", "ds"]).copy()
+    naive = frame.groupby("unique_id")["y"].diff()
+    frame["resid"] = frame["resid"].fillna(naive).fillna(0.0)
+    wide = frame.pivot(index="ds", columns="unique_id", values="resid").reindex(columns=nodes).fillna(0.0)
+    wide.index.name, wide.columns.name = "ds", "unique_id"
+    return wide.stack().rename("resid").reset_index()
+
+
+def _reconcile(base, S: pd.DataFrame, method: str) -> tuple[pd.DataFrame, str]:
+    if method == "none":
+        return base.forecasts.assign(model=base.forecasts["model"].astype(str)), "none"
+    residuals = _residuals(base.fitted, S.index) if method == "mint_shrink" else None
+    try:
+        with np.errstate(all="raise"):
+            return reconcile(base.forecasts, S, method=method, residuals=residuals), method
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+        log.warning("reconciliation %s failed (%s); using wls_struct", method, exc)
+        return reconcile(base.forecasts, S, method="wls_struct"), "wls_struct"
+
+
+def run_forecasts(con: duckdb.DuckDBPyConnection, params: Params, previous: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Forecast every node, reconcile, and score earlier builds' forecasts; the result tables of a build.
+
+    ``previous`` is the store being replaced, whose forecast history is carried over.
+    """
+    settings = params.forecast
+    keys, levels = hierarchy_levels(settings)
+    cutoff = evaluation.latest_complete_period(con, "month")
+    through = pd.Timestamp(cutoff.end)
+    bottom = monthly_actuals(con, keys, through)
+    long, S = aggregate(bottom, levels, value="y")
+    long["ds"] = pd.to_datetime(long["ds"])
+    nodes = node_table(bottom, keys, list(settings.hierarchy))
+    core = settings.core(fitted=settings.reconciliation == "mint_shrink", freq="MS")  # months start the period
+    n_jobs = settings.n_jobs or os.cpu_count() or 1
+    log.info("forecasting %d series (%d levels) through %s with %d worker(s)", len(S), len(levels), cutoff.label,
+             n_jobs)
+    base = forecast(_history(long), core, n_jobs=n_jobs)
+    coherent, method = _reconcile(base, S, settings.reconciliation)
+    coherent = coherent.merge(nodes[["unique_id", "level"]], on="unique_id", how="left")
+    coherent["cutoff"] = through.normalize()
+    coherent["reconciliation"] = method
+
+    history = _carry_over(previous)
+    if not history.empty:
+        history = history[history["cutoff"] != coherent["cutoff"].iloc[0]]
+    history = pd.concat([history, coherent], ignore_index=True)
+    scored = score_history(history, long)
+    return {
+        "forecast": coherent,
+        "forecast_nodes": nodes,
+        "forecast_actuals": long,
+        "forecast_selection": base.selection.merge(nodes[["unique_id", "level"]], on="unique_id", how="left"),
+        "forecast_coverage": base.coverage,
+        "forecast_history": history,
+        "forecast_vs_actual": scored,
+        "forecast_accuracy": accuracy_summary(scored, core.levels),
+    }
+
+
+def _carry_over(previous: Path | None) -> pd.DataFrame:
+    """The forecast history kept in the store being replaced (empty when there is none)."""
+    if previous is None or not Path(previous).exists():
+        return pd.DataFrame()
+    try:
+        con = duckdb.connect(str(previous), read_only=True)
+    except duckdb.Error as exc:
+        log.warning("previous store %s unreadable (%s): forecast history starts afresh", previous, exc)
+        return pd.DataFrame()
+    try:
+        if not store.has_table(con, "result_forecast_history"):
+            return pd.DataFrame()
+        history = con.execute("SELECT * FROM result_forecast_history").df()
+    finally:
+        con.close()
+    history["cutoff"] = pd.to_datetime(history["cutoff"])
+    history["ds"] = pd.to_datetime(history["ds"])
+    log.info("carried over %d forecast rows of %d earlier build(s)", len(history), history["cutoff"].nunique())
+    return history
+
+
+def score_history(history: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
+    """Earlier forecasts against the actuals that have arrived since their cutoff (``horizon`` in months)."""
+    if history.empty:
+        return pd.DataFrame(columns=["cutoff", "unique_id", "level", "model", "ds", "horizon", "yhat", "y"])
+    merged = history.merge(actuals[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
+    merged = merged[merged["ds"] > merged["cutoff"]].copy()
+    merged["horizon"] = ((merged["ds"].dt.year - merged["cutoff"].dt.year) * 12
+                         + merged["ds"].dt.month - merged["cutoff"].dt.month)
+    return merged.sort_values(["cutoff", "unique_id", "ds"]).reset_index(drop=True)
+
+
+def accuracy_summary(scored: pd.DataFrame, levels: list[int]) -> pd.DataFrame:
+    """Per cutoff, level and model: months scored, sMAPE, MAE, bias and interval coverage."""
+    columns = ["cutoff", "level", "model", "n", "smape", "mae", "bias"] + [f"coverage_{l}" for l in levels]
+    if scored.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (cutoff, level, model), group in scored.groupby(["cutoff", "level", "model"], sort=True):
+        y, f = group["y"].to_numpy(float), group["yhat"].to_numpy(float)
+        row = {"cutoff": cutoff, "level": level, "model": model, "n": len(group), "smape": smape(y, f),
+               "mae": float(np.mean(np.abs(y - f))), "bias": float(np.mean(f - y))}
+        for l in levels:
+            if f"lo_{l}" in group:
+                row[f"coverage_{l}"] = float(np.mean((y >= group[f"lo_{l}"]) & (y <= group[f"hi_{l}"])))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)

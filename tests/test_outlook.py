@@ -1,0 +1,134 @@
+"""The run's forecasts in the store: coherent across the hierarchy, kept across builds and scored later; the CLI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from chanlib import analyse
+from chanlib.config import load_params
+from chanlib.ingest import ingest
+
+
+@pytest.fixture(scope="module")
+def history_demo(demo_dir, tmp_path_factory):
+    """The small demo built twice: first with sales through June 2025, then with all sales (through December)."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("outlook") / "demo"
+    shutil.copytree(demo_dir, root, ignore=shutil.ignore_patterns("*.duckdb*", "*_rejects"))
+    sales = pd.read_csv(root / "sales.csv", dtype=str)
+    full = (root / "sales.csv").read_bytes()
+    sales[sales["date"] <= "2025-06-30"].to_csv(root / "sales.csv", index=False)
+    params = load_params(root / "params.yaml")
+    ingest(params)
+    con = duckdb.connect(str(params.store), read_only=True)
+    first = analyse.read(con, "forecast")
+    con.close()
+    (root / "sales.csv").write_bytes(full)
+    ingest(params)
+    return params, first
+
+
+def test_forecasts_are_coherent_at_every_node(history_demo):
+    params, _ = history_demo
+    con = duckdb.connect(str(params.store), read_only=True)
+    forecast = analyse.read(con, "forecast")
+    nodes = analyse.read(con, "forecast_nodes").set_index("unique_id")
+    assert set(nodes["level"]) == {"total", "region", "channel", "partner"}
+    wide = forecast.pivot(index="unique_id", columns="ds", values="yhat")
+    assert wide.notna().all().all() and wide.shape[1] == params.forecast.horizon
+    children = {"total": nodes.index[nodes["level"] == "region"]}
+    for uid, row in nodes.iterrows():
+        if row["level"] == "region":
+            children[uid] = nodes.index[(nodes["level"] == "channel") & (nodes["region"] == uid)]
+        elif row["level"] == "channel":
+            children[uid] = nodes.index[(nodes["level"] == "partner") & (nodes["region"] == row["region"])
+                                        & (nodes["channel"] == row["channel"])]
+    checked = 0
+    for parent, kids in children.items():
+        if len(kids):
+            np.testing.assert_allclose(wide.loc[parent], wide.loc[list(kids)].sum(), atol=1e-6, rtol=0)
+            checked += 1
+    assert checked > 10
+    assert (forecast["lo_80"] <= forecast["yhat"]).all() and (forecast["yhat"] <= forecast["hi_80"]).all()
+    assert str(pd.Timestamp(forecast["cutoff"].iloc[0]).date()) == "2025-12-31"
+
+
+def test_earlier_forecasts_are_kept_and_scored(history_demo):
+    params, first = history_demo
+    con = duckdb.connect(str(params.store), read_only=True)
+    history = analyse.read(con, "forecast_history")
+    assert sorted(str(c.date()) for c in pd.to_datetime(history["cutoff"]).unique()) == ["2025-06-30", "2025-12-31"]
+    scored = analyse.read(con, "forecast_vs_actual")
+    assert set(pd.to_datetime(scored["cutoff"]).dt.date.astype(str)) == {"2025-06-30"}
+    assert sorted(scored["horizon"].unique()) == [1, 2, 3, 4, 5, 6]
+    # the kept forecasts are the first build's, unchanged
+    merged = scored.merge(first[["unique_id", "ds", "yhat"]], on=["unique_id", "ds"], suffixes=("", "_first"))
+    assert len(merged) == len(scored) and np.allclose(merged["yhat"], merged["yhat_first"])
+    # ... scored against the actuals that arrived since
+    actuals = analyse.read(con, "forecast_actuals")
+    check = scored.merge(actuals, on=["unique_id", "ds"], suffixes=("", "_actual"))
+    assert np.allclose(check["y"], check["y_actual"])
+    accuracy = analyse.read(con, "forecast_accuracy")
+    assert set(accuracy["level"]) == {"total", "region", "channel", "partner"}
+    total = accuracy[accuracy["level"] == "total"]
+    assert total["n"].sum() == 6 and total["smape"].between(0, 200).all()
+    y, f = check[check["level"] == "total"]["y"], check[check["level"] == "total"]["yhat"]
+    assert total["smape"].iloc[0] == pytest.approx(float(np.mean(200 * abs(y - f) / (abs(y) + abs(f)))))
+
+
+def test_rebuilding_the_same_data_does_not_duplicate_history(history_demo):
+    params, _ = history_demo
+    ingest(params)  # same cutoff again
+    con = duckdb.connect(str(params.store), read_only=True)
+    history = analyse.read(con, "forecast_history")
+    assert history.groupby(["cutoff", "unique_id", "ds"]).size().max() == 1
+    assert pd.to_datetime(history["cutoff"]).nunique() == 2
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chanlib.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_generic_cli_on_an_m3_slice(shared_data, tmp_path):
+    m3 = pd.read_csv(shared_data / "m3_monthly.csv.gz")
+    ids = sorted(m3["series"].unique())[:8]
+    m3[m3["series"].isin(ids) & (m3["split"] == "train")].to_csv(tmp_path / "m3.csv", index=False)
+    (tmp_path / "p.yaml").write_text("tables:\n  sales: {path: none.csv}\n")
+    out = tmp_path / "f.csv"
+    result = _cli("forecast", "--params", "p.yaml", "--input", "m3.csv", "--id", "series", "--time", "period",
+                  "--value", "value", "--season", "12", "--horizon", "18", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["unique_id", "ds", "model", "yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
+    assert sorted(frame["unique_id"].unique()) == ids and (frame.groupby("unique_id").size() == 18).all()
+    test = m3[m3["series"].isin(ids) & (m3["split"] == "test")]
+    assert frame["ds"].min() == pd.to_datetime(test["period"].min() + "-01").strftime("%Y-%m-%d")
+
+    missing = _cli("forecast", "--params", "p.yaml", "--input", "m3.csv", "--id", "nope", "--out", "x.csv",
+                   cwd=tmp_path)
+    assert missing.returncode == 1 and "'nope' (--id) is missing" in missing.stderr
+    bad = m3[m3["series"].isin(ids[:1]) & (m3["split"] == "train")].astype({"value": str})
+    bad.iloc[3, bad.columns.get_loc("value")] = "n/a"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    broken = _cli("forecast", "--params", "p.yaml", "--input", "bad.csv", "--id", "series", "--time", "period",
+                  "--value", "value", "--out", "x.csv", cwd=tmp_path)
+    assert broken.returncode == 1 and "bad.csv" in broken.stderr and "n/a" in broken.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_run_forecasts_cli(history_demo, tmp_path):
+    params, _ = history_demo
+    out = tmp_path / "run.parquet"
+    result = _cli("forecast", "--params", str(params.tables["sales"].path.parent / "params.yaml"), "--out", str(out),
+                  cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_parquet(out)
+    assert {"unique_id", "ds", "model", "yhat", "lo_80", "hi_95", "level"} <= set(frame.columns)
+    assert "total" in set(frame["unique_id"])
