@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from . import store

@@ -45,3 +45,46 @@ def demo_copy(demo_dir: Path, tmp_path: Path) -> Path:
 def write_params(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The store of a private copy of the small demo, built once per session; open it read-only."""
+    from chanlib.config import load_params
+    from chanlib.ingest import ingest
+
+    target = tmp_path_factory.mktemp("demo_store") / "demo"
+    shutil.copytree(demo_dir, target, ignore=shutil.ignore_patterns("*.duckdb*", "*_rejects"))
+    params = load_params(target / "params.yaml")
+    ingest(params)
+    return params.store
+
+
+#: canonical tables whose date column the hand-made stores parse as ISO dates
+_DATED = {"sales", "partners", "targets", "costs", "inventory", "feedback", "market"}
+
+
+@pytest.fixture
+def make_store(tmp_path: Path):
+    """Build a store from hand-made canonical tables (``make_store(sales=frame, market=frame, ...)``) in ``tmp_path``
+    (or a given folder) and return a read-only connection to it."""
+    import duckdb
+
+    from chanlib.config import load_params
+    from chanlib.ingest import ingest
+
+    def build(folder: Path | None = None, **tables) -> "duckdb.DuckDBPyConnection":
+        folder = folder or tmp_path
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = ["store: store.duckdb", "currency: EUR", "tables:"]
+        for name, frame in tables.items():
+            if frame is None:
+                continue
+            frame.to_csv(folder / f"{name}.csv", index=False)
+            lines.append(f"  {name}:\n    path: {name}.csv" + ("\n    date_format: '%Y-%m-%d'" if name in _DATED else ""))
+        (folder / "p.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        params = load_params(folder / "p.yaml")
+        ingest(params)
+        return duckdb.connect(str(params.store), read_only=True)
+
+    return build

@@ -1,7 +1,6 @@
 """Period evaluation: DuckDB results against an independent pandas computation on the small demo, and edge cases."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -10,34 +9,14 @@ import pandas as pd
 import pytest
 
 from chanlib import evaluation as ev
-from chanlib.config import load_params
-from chanlib.ingest import ingest
-
-
-def _ingested_copy(src: Path, dst: Path) -> duckdb.DuckDBPyConnection:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.duckdb*", "*_rejects"))
-    params = load_params(dst / "params.yaml")
-    ingest(params)
-    return duckdb.connect(str(params.store), read_only=True)
 
 
 @pytest.fixture(scope="module")
-def demo(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    con = _ingested_copy(demo_dir, tmp_path_factory.mktemp("eval") / "demo")
+def demo(demo_dir: Path, demo_store: Path):
+    con = duckdb.connect(str(demo_store), read_only=True)
     sales = pd.read_csv(demo_dir / "sales.csv", parse_dates=["date"])
     yield con, sales
     con.close()
-
-
-def make_store(tmp_path: Path, sales: pd.DataFrame) -> duckdb.DuckDBPyConnection:
-    """A hand-made store with only a sales table."""
-    sales.to_csv(tmp_path / "sales.csv", index=False)
-    (tmp_path / "p.yaml").write_text(
-        "store: store.duckdb\ncurrency: EUR\ntables:\n  sales:\n    path: sales.csv\n    date_format: '%Y-%m-%d'\n",
-        encoding="utf-8")
-    params = load_params(tmp_path / "p.yaml")
-    ingest(params)
-    return duckdb.connect(str(params.store), read_only=True)
 
 
 # --- an independent pandas computation ------------------------------------------------------------------------------
@@ -132,8 +111,8 @@ def _rows(*rows: tuple[str, str, str, float]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "region", "channel", "revenue"])
 
 
-def test_channel_without_sales_and_region_with_one_month(tmp_path: Path) -> None:
-    con = make_store(tmp_path, _rows(
+def test_channel_without_sales_and_region_with_one_month(make_store) -> None:
+    con = make_store(sales=_rows(
         ("2024-12-01", "Old", "web", 100.0), ("2024-12-11", "Old", "fax", 40.0),
         ("2025-11-10", "Old", "web", 120.0),
         ("2025-12-10", "Old", "web", 150.0), ("2025-12-12", "Old", "A & <B>", 30.0),
@@ -153,8 +132,8 @@ def test_channel_without_sales_and_region_with_one_month(tmp_path: Path) -> None
     assert "growth cannot be computed" in text and "**fax** had no sales" in text
 
 
-def test_store_with_one_month_has_no_comparisons(tmp_path: Path) -> None:
-    con = make_store(tmp_path, _rows(("2025-03-01", "Solo", "web", 10.0), ("2025-03-31", "Solo", "shop", 5.0)))
+def test_store_with_one_month_has_no_comparisons(make_store) -> None:
+    con = make_store(sales=_rows(("2025-03-01", "Solo", "web", 10.0), ("2025-03-31", "Solo", "shop", 5.0)))
     got = ev.period_comparison(con, "month")
     assert got["revenue"].tolist() == [5.0, 10.0]
     assert got[["revenue_prev", "revenue_ly", "growth_prev", "growth_ly"]].isna().all().all()
@@ -167,8 +146,8 @@ def test_store_with_one_month_has_no_comparisons(tmp_path: Path) -> None:
         ev.period_comparison(con, "quarter")
 
 
-def test_incomplete_last_period_is_skipped(tmp_path: Path) -> None:
-    con = make_store(tmp_path, _rows(("2025-01-01", "R", "web", 1.0), ("2025-02-28", "R", "web", 2.0),
+def test_incomplete_last_period_is_skipped(make_store) -> None:
+    con = make_store(sales=_rows(("2025-01-01", "R", "web", 1.0), ("2025-02-28", "R", "web", 2.0),
                                      ("2025-03-15", "R", "web", 4.0)))
     got = ev.period_comparison(con, "month")
     assert got["period_start"].iloc[0] == pd.Timestamp("2025-02-01") and got["revenue"].iloc[0] == 2.0

@@ -3,7 +3,6 @@ absent inputs and zero costs."""
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from pathlib import Path
 
@@ -22,16 +21,9 @@ from chanlib.narrative import fit_recommendation_sentence
 log = logging.getLogger(__name__)
 
 
-def _ingested_copy(src: Path, dst: Path) -> duckdb.DuckDBPyConnection:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.duckdb*", "*_rejects"))
-    params = load_params(dst / "params.yaml")
-    ingest(params)
-    return duckdb.connect(str(params.store), read_only=True)
-
-
 @pytest.fixture(scope="module")
-def demo(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    con = _ingested_copy(demo_dir, tmp_path_factory.mktemp("fit") / "demo")
+def demo(demo_dir: Path, demo_store: Path):
+    con = duckdb.connect(str(demo_store), read_only=True)
     sales = pd.read_csv(demo_dir / "sales.csv", parse_dates=["date"])
     products = pd.read_csv(demo_dir / "products.csv")
     yield con, sales.merge(products[["product_id", "category"]], on="product_id", how="inner"), demo_dir
@@ -104,18 +96,6 @@ def test_recommendations_follow_the_rules(demo) -> None:
     assert fig.axes[0].get_title().startswith("Product-channel fit")
 
 
-def _make_store(tmp_path: Path, sales: pd.DataFrame, products: pd.DataFrame | None) -> duckdb.DuckDBPyConnection:
-    sales.to_csv(tmp_path / "sales.csv", index=False)
-    text = "store: store.duckdb\ntables:\n  sales:\n    path: sales.csv\n    date_format: '%Y-%m-%d'\n"
-    if products is not None:
-        products.to_csv(tmp_path / "products.csv", index=False)
-        text += "  products:\n    path: products.csv\n"
-    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
-    params = load_params(tmp_path / "p.yaml")
-    ingest(params)
-    return duckdb.connect(str(params.store), read_only=True)
-
-
 SALES = pd.DataFrame({"date": ["2025-01-05", "2025-01-06", "2025-01-07", "2025-01-31"],
                       "region": ["R"] * 4, "channel": ["web", "web", "shop <x>", "shop <x>"],
                       "product_id": ["p1", "p2", "p1", "p9"], "revenue": [80.0, 20.0, 50.0, 10.0],
@@ -123,8 +103,8 @@ SALES = pd.DataFrame({"date": ["2025-01-05", "2025-01-06", "2025-01-07", "2025-0
 PRODUCTS = pd.DataFrame({"product_id": ["p1", "p2"], "category": ["Toys & Games", "Tools"], "list_price": [1.0, 2.0]})
 
 
-def test_zero_costs_and_unknown_products(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    con = _make_store(tmp_path, SALES, PRODUCTS)
+def test_zero_costs_and_unknown_products(make_store, caplog: pytest.LogCaptureFixture) -> None:
+    con = make_store(sales=SALES, products=PRODUCTS)
     with caplog.at_level(logging.WARNING, logger="chanlib.fit"):
         m = fit.fit_matrix(con)
     assert "no product category" in caplog.text  # p9 is not in products: left out, logged
@@ -138,28 +118,28 @@ def test_zero_costs_and_unknown_products(tmp_path: Path, caplog: pytest.LogCaptu
     assert "Toys &amp; Games in shop &lt;x&gt;" in text and "<x>" not in text and "100.0% margin" in text
 
 
-def test_without_cost_margins_are_nan_and_rules_use_the_index(tmp_path: Path) -> None:
-    con = _make_store(tmp_path, SALES.drop(columns="cost"), PRODUCTS)
+def test_without_cost_margins_are_nan_and_rules_use_the_index(make_store) -> None:
+    con = make_store(sales=SALES.drop(columns="cost"), products=PRODUCTS)
     m = fit.fit_matrix(con)
     assert m["margin_pct"].isna().all()
     recs = fit.recommendations(m, grow_index=1.1, review_index=0.9)
     assert not recs.empty and recs["reason"].str.contains("margin").sum() == 0
 
 
-def test_absent_inputs_raise_missing_input(tmp_path: Path) -> None:
+def test_absent_inputs_raise_missing_input(tmp_path: Path, make_store) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    con = _make_store(tmp_path / "a", SALES, None)
+    con = make_store(tmp_path / "a", sales=SALES, products=None)
     with pytest.raises(MissingInput) as info:
         fit.fit_matrix(con)
     assert info.value.table == "products" and "no products table" in info.value.reason
-    con = _make_store(tmp_path / "b", SALES.drop(columns="product_id"), PRODUCTS)
+    con = make_store(tmp_path / "b", sales=SALES.drop(columns="product_id"), products=PRODUCTS)
     with pytest.raises(MissingInput, match="no product_id column"):
         fit.fit_matrix(con)
 
 
-def test_empty_window_gives_empty_results(tmp_path: Path) -> None:
-    con = _make_store(tmp_path, SALES, PRODUCTS)
+def test_empty_window_gives_empty_results(make_store) -> None:
+    con = make_store(sales=SALES, products=PRODUCTS)
     empty = fit.fit_matrix(con, region="nowhere")
     assert empty.empty and list(empty.columns) == fit.MATRIX_COLUMNS
     assert fit.recommendations(empty).empty and fit.top_channel_per_category(empty).empty

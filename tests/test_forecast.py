@@ -1,7 +1,6 @@
 """chanlib.forecast: input checks, fallbacks, determinism, simple-model sanity, intervals, batch."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -26,18 +26,16 @@ GROUPINGS = [[], ["region"], ["region", "channel"], ["channel", "region"], ["cha
 
 
 @pytest.fixture(scope="module")
-def demo_store(demo_dir, tmp_path_factory):
+def demo(demo_dir, demo_store):
     params = load_params(demo_dir / "params.yaml")
-    params = params.model_copy(update={"store": tmp_path_factory.mktemp("kpi") / "store.duckdb"})
-    ingest(params)
     tables = {name: pd.read_csv(src.path, dtype={"order_id": str}) for name, src in params.tables.items()}
-    return duckdb.connect(str(params.store), read_only=True), tables
+    return duckdb.connect(str(demo_store), read_only=True), tables
 
 
 @pytest.mark.parametrize("period", [None, "month", "quarter", "year"])
 @pytest.mark.parametrize("by", GROUPINGS, ids=lambda b: "-".join(b) or "total")
-def test_every_kpi_matches_pandas(demo_store, by, period):
-    con, tables = demo_store
+def test_every_kpi_matches_pandas(demo, by, period):
+    con, tables = demo
     result = kpi.kpi_table(con, by, period)
     expected = kpi_pandas.kpi_cube(tables, by, period)
     got = result.frame
@@ -61,8 +59,8 @@ def test_every_kpi_matches_pandas(demo_store, by, period):
     assert not extra, f"pandas computed KPIs chanlib left out: {extra} (omitted: {result.omitted})"
 
 
-def test_every_family_present_for_region_channel_month(demo_store):
-    con, _ = demo_store
+def test_every_family_present_for_region_channel_month(demo):
+    con, _ = demo
     result = kpi.kpi_table(con, ["region", "channel"], "month")
     for column in ("revenue", "units", "orders", "average_order_value", "gross_margin", "margin_pct", "growth_yoy",
                    "growth_prev_period", "share_of_parent", "active_partners", "revenue_per_partner",

@@ -1,7 +1,6 @@
 """Regional planning: coverage, penetration and white space against pandas on the small demo, and edge cases."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -10,19 +9,13 @@ import pandas as pd
 import pytest
 
 from chanlib import planning, plots
-from chanlib.config import load_params
 from chanlib.evaluation import MissingInput
-from chanlib.ingest import ingest
 from chanlib.narrative import white_space_sentence
 
 
 @pytest.fixture(scope="module")
-def demo(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    dst = tmp_path_factory.mktemp("planning") / "demo"
-    shutil.copytree(demo_dir, dst, ignore=shutil.ignore_patterns("*.duckdb*", "*_rejects"))
-    params = load_params(dst / "params.yaml")
-    ingest(params)
-    con = duckdb.connect(str(params.store), read_only=True)
+def demo(demo_dir: Path, demo_store: Path):
+    con = duckdb.connect(str(demo_store), read_only=True)
     sales = pd.read_csv(demo_dir / "sales.csv", parse_dates=["date"])
     market = pd.read_csv(demo_dir / "market.csv", parse_dates=["period"])
     yield con, sales, market
@@ -100,18 +93,6 @@ def test_white_space_matches_pandas(demo, quantile: float) -> None:
 
 # --- edge cases -------------------------------------------------------------------------------------------------
 
-def _make_store(tmp_path: Path, sales: pd.DataFrame, market: pd.DataFrame | None) -> duckdb.DuckDBPyConnection:
-    sales.to_csv(tmp_path / "sales.csv", index=False)
-    text = "store: store.duckdb\ntables:\n  sales:\n    path: sales.csv\n    date_format: '%Y-%m-%d'\n"
-    if market is not None:
-        market.to_csv(tmp_path / "market.csv", index=False)
-        text += "  market:\n    path: market.csv\n    date_format: '%Y-%m-%d'\n"
-    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
-    params = load_params(tmp_path / "p.yaml")
-    ingest(params)
-    return duckdb.connect(str(params.store), read_only=True)
-
-
 SALES = pd.DataFrame({
     "date": ["2025-01-10", "2025-02-10", "2025-02-11", "2025-02-28", "2025-02-20"],
     "region": ["Long", "Long", "Long", "Short & <Co>", "NoMarket"],
@@ -123,8 +104,8 @@ MARKET = pd.DataFrame({"period": ["2025-01-01", "2025-02-01", "2025-02-01", "202
                        "market_size": [1000.0, 1000.0, 400.0, 600.0]})
 
 
-def test_region_with_one_month_and_region_without_market(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    con = _make_store(tmp_path, SALES, MARKET)
+def test_region_with_one_month_and_region_without_market(make_store, caplog: pytest.LogCaptureFixture) -> None:
+    con = make_store(sales=SALES, market=MARKET)
     with caplog.at_level("WARNING", logger="chanlib.planning"):
         got = planning.coverage(con).set_index(["region", "channel"])
     assert "NoMarket" in caplog.text and "NoMarket" not in got.index.get_level_values(0)
@@ -140,16 +121,16 @@ def test_region_with_one_month_and_region_without_market(tmp_path: Path, caplog:
     assert "Short &amp; &lt;Co&gt;" in white_space_sentence(ws.iloc[1], "EUR")
 
 
-def test_without_partner_id_partners_are_nan(tmp_path: Path) -> None:
-    con = _make_store(tmp_path, SALES.drop(columns="partner_id"), MARKET)
+def test_without_partner_id_partners_are_nan(make_store) -> None:
+    con = make_store(sales=SALES.drop(columns="partner_id"), market=MARKET)
     got = planning.coverage(con)
     assert got["active_partners"].isna().all() and got["partners_per_million"].isna().all()
     assert got["penetration"].notna().all()
     assert planning.white_space(con)["active_partners"].isna().all()
 
 
-def test_without_market_raises_missing_input(tmp_path: Path) -> None:
-    con = _make_store(tmp_path, SALES, None)
+def test_without_market_raises_missing_input(make_store) -> None:
+    con = make_store(sales=SALES, market=None)
     for call in (planning.coverage, planning.white_space):
         with pytest.raises(MissingInput) as info:
             call(con)
