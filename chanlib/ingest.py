@@ -30,7 +30,7 @@ import pandas as pd
 from .config import Params, TableSource
 from .errors import DataError
 from .schema import TABLES, TableSpec
-from .store import has_table
+from .store import has_table, quote_ident as _q, quote_literal as _lit
 
 log = logging.getLogger(__name__)
 
@@ -85,16 +85,6 @@ class QualityReport:
                 rows = ", ".join(map(str, t.examples.get(reason, [])))
                 lines.append(f"{'':<10}   {reason}: {count:,} (rows {rows})")
         return "\n".join(lines)
-
-
-def _q(name: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    """Quote an SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _rows(values: list[int]) -> str:

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from . import store
+from .store import quote_ident as _q, quote_literal as _lit
 from .errors import DataError
 
 #: a window counts as covered when the data start at most this many days after it
@@ -308,14 +309,6 @@ def _market(con, keys: list[str], period: str | None) -> pd.DataFrame:
     return con.execute(f"""
         SELECT {_select_keys(keys)} sum(market_size) AS market_size
         FROM (SELECT region, category, market_size, {period_sql} AS period FROM market) {_group(keys)}""").df()
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _ident(value: str) -> str:

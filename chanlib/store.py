@@ -37,6 +37,16 @@ log = logging.getLogger(__name__)
 META_TABLE = "chanlib_meta"
 
 
+def quote_ident(name: str) -> str:
+    """An SQL identifier in double quotes, inner double quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """An SQL string literal in single quotes, inner single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def fingerprint(params: Params) -> dict[str, Any]:
     """What the store's content depends on: the inputs (path, size, mtime) and the data-shaping params."""
     inputs = {}
