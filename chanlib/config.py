@@ -24,24 +24,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from .errors import ParamsError
+from .forecast.settings import ForecastSettings, ModelName
 from .schema import TABLES
+from .segment.settings import SegmentSettings
+from .settings_base import StrictModel
 
 TableName = Literal["sales", "channels", "partners", "products", "targets", "costs", "inventory", "feedback", "market"]
 DEFAULT_STORE = Path("data/chanlib.duckdb")
 
 
-class StrictModel(BaseModel):
-    """Base for every params model: unknown keys are errors, values are not coerced across types."""
-
-    model_config = ConfigDict(extra="forbid", strict=False, validate_default=True)
-
-
-# settings models of the capability subpackages build on StrictModel, so they are imported after it
-from .forecast.settings import ForecastSettings, ModelName  # noqa: E402
-from .segment.settings import SegmentSettings  # noqa: E402
 
 
 class ForecastParams(ForecastSettings):

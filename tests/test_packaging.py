@@ -50,3 +50,15 @@ def test_layout():
                  "Makefile", "README.md", ".ci/run", ".gitignore"]:
         assert (ROOT / path).exists(), path
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_module_imports_on_its_own():
+    """Entry points (bench scripts, notebooks) import modules in any order: no import cycles."""
+    import subprocess
+    import sys
+
+    modules = sorted({p.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+                      for p in (ROOT / "chanlib").rglob("*.py")})
+    for module in modules:
+        result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+        assert result.returncode == 0, f"{module}: {result.stderr.strip().splitlines()[-1]}"

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..config import StrictModel
+from ..settings_base import StrictModel
 
 #: every model name a settings file may list (see :mod:`chanlib.forecast.models`)
 ModelName = Literal["naive", "seasonal_naive", "ets", "ets_damped", "theta", "dotm", "ces", "arima"]

@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..config import StrictModel
+from ..settings_base import StrictModel
 
 Method = Literal["kmeans", "gmm"]
 Criterion = Literal["silhouette", "bic"]
