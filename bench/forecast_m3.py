@@ -40,10 +40,9 @@ def load(path: Path, limit: int | None = None) -> tuple[pd.DataFrame, pd.DataFra
     raw = pd.read_csv(path)
     if limit:
         raw = raw[raw["series"].isin(raw["series"].drop_duplicates().iloc[:limit])]
-    if "period" in raw.columns:
-        raw["ds"] = pd.to_datetime(raw["period"] + "-01")
-    else:  # quarterly file: no calendar, an integer time index is enough
-        raw["ds"] = raw["t"].astype("int64")
+    # an integer time index: the models need no calendar, and some M3 series carry placeholder years
+    # (e.g. "-001-12") that pandas cannot parse as dates
+    raw["ds"] = raw["t"].astype("int64")
     long = raw.rename(columns={"series": "unique_id", "value": "y"})
     train = long.loc[long["split"] == "train", ["unique_id", "ds", "y"]].reset_index(drop=True)
     test = long.loc[long["split"] == "test", ["unique_id", "ds", "y"]].reset_index(drop=True)
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         H, M = 8, 4
     settings = ForecastSettings(**{**SETTINGS, "season_length": M, "horizon": H, "n_jobs": args.n_jobs})
     train, test = load(args.data, args.limit)
-    freq: str | int = 1 if quarterly else "MS"
+    freq = 1  # integer time index (see load)
     name = args.name or ("m3_quarterly" if quarterly else "m3_monthly")
     print(f"[{name}] {train['unique_id'].nunique()} series, n_jobs={args.n_jobs}", file=sys.stderr)
 
