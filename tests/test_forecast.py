@@ -247,3 +247,19 @@ def test_fitted_values_for_reconciliation():
     assert a["ds"].iloc[-1] == pd.Timestamp("2021-04-01")
     assert np.allclose(a["fitted"].iloc[12:].to_numpy(), a["y"].iloc[:-12].to_numpy())
     assert fit.loc[fit["unique_id"] == "z", "resid"].eq(0).all()
+
+
+@needs_sf
+def test_final_fit_reuses_the_ets_form_its_backtest_chose():
+
+    rng = np.random.default_rng(3)
+    t = np.arange(72)
+    y = 100 + t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, t.size)
+    searched = predict("ets_damped", y, 12, 12, [80])
+    assert searched.spec and searched.spec.endswith("d")
+    fixed = predict("ets_damped", y, 12, 12, [80], spec=searched.spec)
+    assert fixed.spec == searched.spec
+    np.testing.assert_allclose(fixed.mean, searched.mean, rtol=1e-6)  # same form, same data: same forecast
+    frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2019-01-01", periods=72, freq="MS"), "y": y})
+    settings = ForecastSettings(season_length=12, horizon=12, models=["ets_damped", "theta"], backtest_windows=1)
+    assert forecast(frame, settings).selection["flag"].item() == "ok"

@@ -49,13 +49,15 @@ def season_for(n: int, season_length: int, min_seasons: int) -> int:
 
 
 def candidate_predictions(y: np.ndarray, models: list[str], members: list[str], horizon: int, season_length: int,
-                          levels: list[int], engine: str, seed: int,
-                          fitted: bool = False) -> dict[str, Prediction | Exception]:
-    """Predictions of every model, plus :data:`COMBO` (mean of ``members``) when it has two or more."""
+                          levels: list[int], engine: str, seed: int, fitted: bool = False,
+                          specs: dict[str, str] | None = None) -> dict[str, Prediction | Exception]:
+    """Predictions of every model, plus :data:`COMBO` (mean of ``members``) when it has two or more.
+    ``specs`` fixes the form of automatic ETS models (model name -> spec from an earlier fit)."""
     out: dict[str, Prediction | Exception] = {}
     for name in models:
         try:
-            out[name] = predict(name, y, horizon, season_length, levels, engine=engine, seed=seed, fitted=fitted)
+            out[name] = predict(name, y, horizon, season_length, levels, engine=engine, seed=seed, fitted=fitted,
+                                spec=(specs or {}).get(name))
         except Exception as exc:  # noqa: BLE001 - a failing model is reported and skipped, never fatal
             log.debug("model %s failed: %s", name, exc)
             out[name] = exc
@@ -86,5 +88,7 @@ def backtest_series(y: np.ndarray, models: list[str], members: list[str], *, hor
                 row.update({f"inside_{level}": hits(actual, pred.lower[level], pred.upper[level])
                             for level in levels})
                 row["_ratios"] = {level: relative_errors(actual, pred, level) for level in levels}
+                if pred.spec:
+                    row["_spec"] = pred.spec
             rows.append(row)
     return rows

@@ -53,6 +53,9 @@ class Prediction:
     upper: dict[int, np.ndarray] = field(default_factory=dict)
     #: in-sample one-step-ahead fitted values (``nan`` where undefined), when asked for
     fitted: np.ndarray | None = None
+    #: the ETS form an automatic ETS chose (error, trend, season letters, ``d`` when damped, e.g. ``MAMd``), so a
+    #: later fit of the same series can reuse it instead of searching again
+    spec: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -166,11 +169,29 @@ def _sf_model(name: str, m: int):
     raise ValueError(f"unknown model {name!r}")
 
 
+def _ets_spec(components) -> str:
+    """``MAMd``-style form from statsforecast's ETS components (error, trend, season, damped)."""
+    error, trend, season, damped = (str(c) for c in list(components)[:4])
+    return f"{error}{trend}{season}{'d' if damped in ('True', 'D', '1') else ''}"
+
+
 def _statsforecast(name: str, y: np.ndarray, horizon: int, m: int, levels: list[int],
-                   fitted: bool = False) -> Prediction:
-    model = _sf_model(name, m)
-    out = model.forecast(y=y, h=horizon, level=list(levels) or None, fitted=fitted)
-    pred = Prediction(np.asarray(out["mean"], dtype=float))
+                   fitted: bool = False, spec: str | None = None) -> Prediction:
+    from statsforecast import models as sfm
+
+    spec_out = None
+    if name in ("ets", "ets_damped") and spec:
+        # the form chosen on this series' backtest window: re-estimate its parameters, skip the search
+        model = sfm.AutoETS(season_length=m, model=spec[:3], damped=spec.endswith("d"))
+        out = model.forecast(y=y, h=horizon, level=list(levels) or None, fitted=fitted)
+        spec_out = spec
+    elif name in ("ets", "ets_damped") and not fitted:
+        model = _sf_model(name, m).fit(y)
+        out = model.predict(h=horizon, level=list(levels) or None)
+        spec_out = _ets_spec(model.model_["components"])
+    else:
+        out = _sf_model(name, m).forecast(y=y, h=horizon, level=list(levels) or None, fitted=fitted)
+    pred = Prediction(np.asarray(out["mean"], dtype=float), spec=spec_out)
     if fitted:
         pred.fitted = np.asarray(out["fitted"], dtype=float)
     for level in levels:
@@ -295,9 +316,10 @@ def _statsmodels(name: str, y: np.ndarray, horizon: int, m: int, levels: list[in
 
 
 def predict(name: str, y: np.ndarray, horizon: int, season_length: int, levels: list[int],
-            engine: str = "auto", seed: int = 0, fitted: bool = False) -> Prediction:
+            engine: str = "auto", seed: int = 0, fitted: bool = False, spec: str | None = None) -> Prediction:
     """Fit model ``name`` to the history ``y`` and forecast ``horizon`` periods with intervals at ``levels``
-    (and, with ``fitted``, the in-sample one-step fitted values in ``Prediction.fitted``)."""
+    (and, with ``fitted``, the in-sample one-step fitted values in ``Prediction.fitted``). ``spec`` fixes the form
+    of an automatic ETS (statsforecast engine), e.g. the one its backtest fit chose."""
     y = np.asarray(y, dtype=float)
     if name == "naive":
         return naive(y, horizon, levels)
@@ -311,7 +333,7 @@ def predict(name: str, y: np.ndarray, horizon: int, season_length: int, levels: 
         raise ValueError(f"unknown model {name!r}")
     engine = resolve_engine(engine)
     if engine == "statsforecast":
-        pred = _statsforecast(name, y, horizon, season_length, levels, fitted)
+        pred = _statsforecast(name, y, horizon, season_length, levels, fitted, spec)
     else:
         pred = _statsmodels(name, y, horizon, season_length, levels, seed, fitted)
     if not np.isfinite(pred.mean).all():

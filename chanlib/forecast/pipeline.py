@@ -90,11 +90,16 @@ def forecast_series(series: Series, settings: ForecastSettings, engine: str) -> 
     short = (m == 1 and settings.season_length > 1) or (not windows and settings.backtest_windows > 0)
     flag = "short" if short else "ok"
 
+    # automatic ETS keeps the form its latest backtest window chose (same season length): only re-estimated
+    last = max((r["window"] for r in rows), default=None)
+    specs = {r["model"]: r["_spec"] for r in rows if r["window"] == last and r.get("_spec")}
+    if rows and season_for(rows[-1]["cutoff"], settings.season_length, settings.min_seasons) != m:
+        specs = {}
     chosen, pred = None, None
     for name in order:
         needed = members_of(list(settings.models)) if name == COMBO else [name]
         preds = candidate_predictions(y, needed, needed if name == COMBO else [], h, m, levels, engine,
-                                      settings.seed, fitted=settings.fitted)
+                                      settings.seed, fitted=settings.fitted, specs=specs)
         candidate = preds.get(name)
         if isinstance(candidate, Prediction):
             chosen, pred = name, candidate
