@@ -237,6 +237,14 @@ def reconcile(base_forecasts: pd.DataFrame, S: pd.DataFrame, method: Method = "m
             raise ValueError("mint_shrink: fewer than 3 dates with residuals of every node")
         W, lam = _shrink_covariance(res.to_numpy(dtype=float))
         log.info("mint_shrink: shrinkage intensity %.4f over %d dates", lam, len(res))
+        diagonal = np.diag(W).copy()
+        flat = diagonal <= 0
+        if flat.any() and (~flat).any():
+            # a node whose in-sample errors are all zero (e.g. a series of zeros) would make W singular: give it
+            # a variance far below every other node's, so it is still adjusted least
+            diagonal[flat] = 1e-6 * diagonal[~flat].min()
+            np.fill_diagonal(W, diagonal)
+            log.info("mint_shrink: %d node(s) without in-sample error variance get a floor variance", int(flat.sum()))
         bottom = _projection(matrix, W) @ yhat
     coherent = matrix @ bottom
     adjust = pd.DataFrame(coherent - yhat, index=nodes, columns=wide.columns)
