@@ -47,6 +47,16 @@ def _figure(figsize: tuple[float, float] = FIGSIZE) -> tuple[Figure, object]:
     return fig, fig.add_subplot()
 
 
+def _finish_heatmap(ax, title: str) -> None:
+    """The common finish of a heat map whose rows and columns name themselves: title, no axis labels or grid,
+    slanted column labels."""
+    ax.set_title(title)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", rotation=30)
+    ax.grid(False)
+
+
 def palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
     """A colour per name, stable across charts: the same channel has the same colour everywhere."""
     ordered = sorted(set(map(str, names)))
@@ -116,11 +126,7 @@ def fit_heatmap(matrix: pd.DataFrame) -> Figure:
     sns.heatmap(logged, annot=pivot, fmt=".2f", center=0.0, vmin=-limit, vmax=limit, cmap="vlag_r", ax=ax,
                 linewidths=0.5, linecolor="white", cbar_kws={"label": "share index", "format": mticker.FuncFormatter(
                     lambda v, _: f"{2 ** v:.2g}")})
-    ax.set_title("Product-channel fit (share index)")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.tick_params(axis="x", rotation=30)
-    ax.grid(False)
+    _finish_heatmap(ax, "Product-channel fit (share index)")
     return fig
 
 
@@ -296,11 +302,7 @@ def segment_profile(deviations: pd.DataFrame, names: dict[int, str] | None = Non
     limit = max(float(frame.abs().to_numpy().max()) if frame.size else 1.0, 1.0)
     sns.heatmap(frame, ax=ax, cmap="RdBu_r", center=0, vmin=-limit, vmax=limit, annot=True, fmt=".1f",
                 cbar_kws={"label": "vs all partners (IQRs)"}, linewidths=0.5)
-    ax.set_title("Segment profiles: difference from all partners")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.tick_params(axis="x", rotation=30)
-    ax.grid(False)
+    _finish_heatmap(ax, "Segment profiles: difference from all partners")
     return fig
 
 
