@@ -1,7 +1,8 @@
 """The run's forecasts: every node of the sales hierarchy, forecast once per store build, reconciled, and scored later.
 
 A build takes monthly revenue up to the last complete month (the *cutoff*) for every node of the hierarchy in params
-(``forecast.hierarchy``, default total → region → channel → partner; node ids like ``North/online/P00001``),
+(``forecast.hierarchy``, default total → region → channel → partner, less any level the sales have no column
+for; node ids like ``North/online/P00001``),
 forecasts all of them in parallel worker processes (:func:`chanlib.forecast.forecast`), makes them add up with the
 reconciliation in params (MinT-shrink by default; the structural WLS when in-sample residuals cannot support MinT)
 and keeps them in the store. Periods before a node's first sale are not part of its history (a partner that joined
@@ -23,7 +24,6 @@ import pandas as pd
 
 from . import evaluation, store
 from .config import ForecastParams, Params
-from .errors import MissingInput
 from .forecast import aggregate, forecast, reconcile
 from .forecast.metrics import smape
 
@@ -34,18 +34,23 @@ LEVEL_COLUMNS = {"region": "region", "channel": "channel", "partner": "partner_i
 NONE_LABEL = "(none)"
 
 
-def hierarchy_levels(settings: ForecastParams) -> tuple[list[str], list[list[str]]]:
-    """The key columns and the levels (prefixes, ``[]`` = total) of the forecast hierarchy."""
-    keys = [LEVEL_COLUMNS[name] for name in settings.hierarchy]
-    return keys, [keys[:i] for i in range(len(keys) + 1)]
+def hierarchy_levels(con: duckdb.DuckDBPyConnection, settings: ForecastParams) -> tuple[list[str], list[str]]:
+    """The hierarchy levels the sales can support (names and key columns): a level whose column is absent or
+    empty is left out, with a log line, and the levels below it move up (e.g. no partner_id: total → region →
+    channel)."""
+    have = store.table_columns(con, "sales")
+    names = []
+    for name in settings.hierarchy:
+        column = LEVEL_COLUMNS[name]
+        if column in have and con.execute(f"SELECT count({column}) FROM sales").fetchall()[0][0]:
+            names.append(name)
+        else:
+            log.info("forecast level %s left out: the sales have no %s", name, column)
+    return names, [LEVEL_COLUMNS[name] for name in names]
 
 
 def monthly_actuals(con: duckdb.DuckDBPyConnection, keys: list[str], through: pd.Timestamp | None = None) -> pd.DataFrame:
     """Bottom-level monthly revenue (key columns, ``ds`` = first day of the month, ``y``), up to ``through``."""
-    have = store.table_columns(con, "sales")
-    missing = [k for k in keys if k not in have]
-    if missing:
-        raise MissingInput("sales", f"the sales table has no {', '.join(missing)} column for the forecast hierarchy")
     select = ", ".join(f"coalesce(CAST({k} AS VARCHAR), '{NONE_LABEL}') AS {k}" for k in keys)
     where = "WHERE date <= ?" if through is not None else ""
     args = [through.date()] if through is not None else []
@@ -101,13 +106,14 @@ def run_forecasts(con: duckdb.DuckDBPyConnection, params: Params, previous: Path
     ``previous`` is the store being replaced, whose forecast history is carried over.
     """
     settings = params.forecast
-    keys, levels = hierarchy_levels(settings)
+    names, keys = hierarchy_levels(con, settings)
+    levels = [keys[:i] for i in range(len(keys) + 1)]
     cutoff = evaluation.latest_complete_period(con, "month")
     through = pd.Timestamp(cutoff.end)
     bottom = monthly_actuals(con, keys, through)
     long, S = aggregate(bottom, levels, value="y")
     long["ds"] = pd.to_datetime(long["ds"])
-    nodes = node_table(bottom, keys, list(settings.hierarchy))
+    nodes = node_table(bottom, keys, names)
     core = settings.core(fitted=settings.reconciliation == "mint_shrink", freq="MS")  # months start the period
     n_jobs = settings.n_jobs or os.cpu_count() or 1
     log.info("forecasting %d series (%d levels) through %s with %d worker(s)", len(S), len(levels), cutoff.label,

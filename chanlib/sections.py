@@ -277,6 +277,8 @@ def outlook(ctx: RegionContext) -> list[Any]:
         reason = analyse.omitted(ctx.con, "forecast").get("*", "the store holds no forecasts")
         return [note(f"The outlook is left out: {reason}.")]
     nodes = analyse.read(ctx.con, "forecast_nodes")
+    if "region" not in nodes:
+        return [note("The outlook is left out: the forecast hierarchy has no region level.")]
     wanted = nodes[(nodes["region"] == ctx.region) & nodes["level"].isin(["region", "channel"])]["unique_id"].tolist()
     if not wanted:
         return [note(f"The outlook is left out: {esc(ctx.region)} is not in the forecast hierarchy.")]

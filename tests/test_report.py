@@ -115,6 +115,8 @@ def test_superstore_renders_four_region_reports(superstore_csv, tmp_path):
     west = (latest / "West.html").read_text()
     _assert_shareable(west)
     assert "USD" in west and "Consumer" in west
+    assert "backtest smape" in west  # the outlook runs on the levels the export has (region, channel)
+    assert "Segments are left out: the sales have no partner_id" in west
 
 
 def _tiny(tmp_path: Path, rows: list[str], notebook: Path | None = None) -> Path:

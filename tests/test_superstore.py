@@ -78,3 +78,17 @@ def test_headline_kpis_on_superstore(superstore_store, superstore_csv):
         assert row["units"] == pytest.approx(cur["Quantity"].sum())
         prev = prior[prior["Region"] == region]["Sales"].sum()
         assert row["growth_yoy"] == pytest.approx(cur["Sales"].sum() / prev - 1)
+
+
+def test_forecasts_use_the_levels_the_export_has(superstore_store):
+    from chanlib import analyse
+
+    con = store.connect(superstore_store)
+    nodes = analyse.read(con, "forecast_nodes")
+    assert sorted(nodes["level"].unique()) == ["channel", "region", "total"]  # no partner_id in this export
+    assert len(nodes) == 1 + 4 + 12
+    forecast = analyse.read(con, "forecast")
+    wide = forecast.pivot(index="unique_id", columns="ds", values="yhat")
+    regions = nodes.loc[nodes["level"] == "region", "unique_id"]
+    assert (abs(wide.loc[regions].sum() - wide.loc["total"]) < 1e-6).all()
+    assert str(pd.Timestamp(forecast["cutoff"].iloc[0]).date()) == "2019-11-30"  # December 2019 ends on the 30th
