@@ -30,7 +30,9 @@ import pandas as pd
 from .config import Params, TableSource
 from .errors import DataError
 from .schema import TABLES, TableSpec
-from .store import has_table, quote_ident as _q, quote_literal as _lit
+from .store import has_table
+from .store import quote_ident as _q
+from .store import quote_literal as _lit
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +93,9 @@ def _rows(values: list[int]) -> str:
     return ", ".join(str(v) for v in values[:5])
 
 
-def _load_raw(con: duckdb.DuckDBPyConnection, name: str, source: TableSource) -> str:
-    """Create ``raw_<name>``: the source as read (text columns for CSV/Excel) plus ``__row``."""
+def _load_raw(con: duckdb.DuckDBPyConnection, name: str, source: TableSource) -> tuple[str, int]:
+    """Create ``raw_<name>``: the source as read (text columns for CSV/Excel) plus ``__row``; return it and its
+    row count."""
     path = source.path
     if not path.exists():
         raise DataError(f"{path}: file not found (table {name})")
@@ -127,11 +130,11 @@ def _load_raw(con: duckdb.DuckDBPyConnection, name: str, source: TableSource) ->
         raise DataError(f"{path}: no data rows (table {name})")
     con.execute(f"ALTER TABLE {raw} ADD COLUMN {ROW} BIGINT")
     con.execute(f"UPDATE {raw} SET {ROW} = rowid + 2")
-    return raw
+    return raw, count
 
 
 def _source_columns(con: duckdb.DuckDBPyConnection, raw: str) -> dict[str, str]:
-    """Source column name -> DuckDB type."""
+    """Source column name -> DuckDB type (``table_columns`` gives names only)."""
     rows = con.execute(f"DESCRIBE {raw}").fetchall()
     return {r[0]: r[1] for r in rows if r[0] != ROW}
 
@@ -233,7 +236,7 @@ def _reason_sql(spec: TableSpec, columns: list[_Column], params: Params, con: du
 def load_table(con: duckdb.DuckDBPyConnection, name: str, source: TableSource, params: Params) -> TableQuality:
     """Load one input into ``con`` as the clean table ``name`` plus ``rejects_<name>``; return its quality."""
     spec = TABLES[name]
-    raw = _load_raw(con, name, source)
+    raw, rows_read = _load_raw(con, name, source)
     source_types = _source_columns(con, raw)
     columns = _map_columns(spec, source, source_types)
     _check_whole_columns(con, raw, source, columns)
@@ -241,9 +244,9 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, source: TableSource, p
     selected = ", ".join(f"{c.parsed_sql} AS {_q(c.name)}" for c in columns)
     con.execute(f"CREATE TEMP TABLE typed_{name} AS SELECT {ROW}, {reason} AS {REASON}, {selected} FROM {raw}")
 
-    stored = [c for c in spec.stored_columns if c in {col.name for col in columns}]
-    exprs = [_q(c) for c in stored]
     names = {col.name for col in columns}
+    stored = [c for c in spec.stored_columns if c in names]
+    exprs = [_q(c) for c in stored]
     if name == "sales" and "profit" in names and "cost" not in names:
         exprs.append('"revenue" - "profit" AS "cost"')
         stored.append("cost")
@@ -253,7 +256,6 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, source: TableSource, p
     con.execute(f"CREATE TEMP TABLE rejects_{name} AS SELECT r.{ROW} AS row, t.{REASON} AS reason, r.* EXCLUDE ({ROW}) "
                 f"FROM typed_{name} t JOIN {raw} r USING ({ROW}) WHERE t.{REASON} IS NOT NULL ORDER BY r.{ROW}")
 
-    rows_read = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
     counts = dict(con.execute(f"SELECT reason, count(*) FROM rejects_{name} GROUP BY reason").fetchall())
     examples = {
         r: [row for (row,) in con.execute(

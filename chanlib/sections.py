@@ -282,10 +282,9 @@ def outlook(ctx: RegionContext) -> list[Any]:
     wanted = nodes[(nodes["region"] == ctx.region) & nodes["level"].isin(["region", "channel"])]["unique_id"].tolist()
     if not wanted:
         return [note(f"The outlook is left out: {esc(ctx.region)} is not in the forecast hierarchy.")]
-    ids = tuple(wanted)
-    forecasts = ctx.con.execute(f"SELECT * FROM {name} WHERE unique_id IN (SELECT unnest(?))", [list(ids)]).df()
+    forecasts = ctx.con.execute(f"SELECT * FROM {name} WHERE unique_id IN (SELECT unnest(?))", [wanted]).df()
     actuals = ctx.con.execute("SELECT * FROM result_forecast_actuals WHERE unique_id IN (SELECT unnest(?))",
-                              [list(ids)]).df()
+                              [wanted]).df()
     order = {uid: i for i, uid in enumerate(wanted)}
     forecasts = forecasts.sort_values(["unique_id", "ds"], key=lambda c: c.map(order) if c.name == "unique_id" else c)
     region_rows = forecasts[forecasts["unique_id"] == ctx.region]
@@ -300,7 +299,7 @@ def outlook(ctx: RegionContext) -> list[Any]:
             f"region, the regions to the total ({esc(forecasts['reconciliation'].iloc[0])} reconciliation).")
     out: list[Any] = [markdown(text), figure(plots.forecast_panels(actuals, forecasts, ctx.currency, level=level))]
     selection = analyse.read(ctx.con, "forecast_selection")
-    chosen = selection[selection["unique_id"].isin(ids)][["unique_id", "model", "flag", "score", "n_obs"]]
+    chosen = selection[selection["unique_id"].isin(wanted)][["unique_id", "model", "flag", "score", "n_obs"]]
     chosen = chosen.rename(columns={"unique_id": "series", "score": f"backtest {ctx.params.forecast.metric}",
                                     "n_obs": "months of history"}).round(2)
     coverage = analyse.read(ctx.con, "forecast_coverage")

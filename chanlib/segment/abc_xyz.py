@@ -33,7 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..store import has_table
+from ..store import has_table, table_columns
 from .errors import SegmentInputError
 from .settings import SegmentSettings
 
@@ -194,7 +194,7 @@ def abc_xyz_table(con: duckdb.DuckDBPyConnection, key: str, settings: SegmentSet
         raise SegmentInputError(f"abc_xyz_table: key must be partner_id or product_id, got {key!r}")
     if not has_table(con, "sales"):
         raise SegmentInputError("the store has no sales table")
-    cols = {r[0] for r in con.execute("DESCRIBE sales").fetchall()}
+    cols = table_columns(con, "sales")
     if key not in cols:
         log.info("ABC/XYZ of %s left out: the sales table has no %s column", key, key)
         return pd.DataFrame()

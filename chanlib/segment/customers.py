@@ -41,7 +41,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from ..store import has_table
+from ..store import has_table, table_columns
 from .errors import SegmentInputError
 from .settings import SegmentSettings
 
@@ -170,7 +170,7 @@ def customer_rfm(con: duckdb.DuckDBPyConnection, settings: SegmentSettings | Non
     both). Empty, with a logged reason, when the sales table has no ``customer_id`` or no row has one.
     """
     settings = settings or SegmentSettings()
-    cols = {r[0] for r in con.execute("DESCRIBE sales").fetchall()} if has_table(con, "sales") else set()
+    cols = table_columns(con, "sales") if has_table(con, "sales") else set()
     if "customer_id" not in cols:
         log.info("customer RFM left out: the sales table has no customer_id column")
         return pd.DataFrame()

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from ..store import has_table
+from ..store import has_table, table_columns
 from .errors import SegmentInputError
 from .settings import SegmentSettings
 
@@ -77,7 +77,7 @@ class PartnerFeatures:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()} if has_table(con, table) else set()
+    return table_columns(con, table) if has_table(con, table) else set()
 
 
 def _availability(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> dict[str, str]:

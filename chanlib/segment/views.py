@@ -22,9 +22,10 @@ import duckdb
 import pandas as pd
 
 from ..narrative import esc, percent
+from ..store import table_columns
 from .abc_xyz import abc_xyz_table
-from .partners import segment_partners
 from .customers import customer_rfm
+from .partners import segment_partners
 from .settings import SegmentSettings
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def analyses(con: duckdb.DuckDBPyConnection, settings: SegmentSettings | None = 
     ``customer_id`` in the sales) is left out of the dict, with the reason logged."""
     settings = settings or SegmentSettings()
     out: dict[str, pd.DataFrame] = {}
-    cols = {r[0] for r in con.execute("DESCRIBE sales").fetchall()}
+    cols = table_columns(con, "sales")
     if "partner_id" in cols and con.execute("SELECT count(partner_id) FROM sales").fetchall()[0][0]:
         out.update(segment_partners(con, settings).tables())
     else:
