@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chanlib.forecast import ForecastSettings, forecast
+from chanlib.analytics.forecast import ForecastSettings, forecast
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "m3_monthly.csv.gz"

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chanlib.forecast import ForecastSettings, aggregate, forecast, reconcile
-from chanlib.forecast.metrics import mase
+from chanlib.analytics.forecast import ForecastSettings, aggregate, forecast, reconcile
+from chanlib.analytics.forecast.metrics import mase
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "tourism_au_quarterly.csv.gz"

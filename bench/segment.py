@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from chanlib.segment import PartnerSegmenter, SegmentSettings
+from chanlib.analytics.segment import PartnerSegmenter, SegmentSettings
 
 log = logging.getLogger("bench.segment")
 

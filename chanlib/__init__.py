@@ -1,8 +1,13 @@
 """chanlib: analytics for people who run sales channels.
 
-One module per capability, each a set of pure functions over DataFrames or the DuckDB store:
-``config`` (params), ``schema`` (data contract), ``ingest`` (load, map, validate), ``store``, ``demo``,
-``kpi``, ``plots``, ``narrative``, ``html`` and ``report`` (papermill runner and index), ``cli``.
+Layers, each importing only the ones above it in this list (a test checks the import graph):
+
+- foundation: ``errors``, ``periods`` (as-of date, windows, complete periods), ``io`` (atomic writes)
+- data: ``config`` (the one settings tree), ``data`` (contract, ingest, store, demo)
+- analytics: ``analytics`` (KPIs, product fit, planning, period evaluation, forecasting, segmentation)
+- build: ``build`` (ingest -> each registered analysis -> metadata -> atomic move)
+- report: ``report`` (sections, narrative, plots, display, HTML export, runner and index)
+- front door: ``cli``
 """
 from __future__ import annotations
 

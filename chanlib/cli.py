@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .errors import ChanlibError
+from chanlib import __version__
+from chanlib.errors import ChanlibError
 
 log = logging.getLogger("chanlib")
 
@@ -44,7 +44,7 @@ def _default_params() -> Path:
     local = Path("params/default.yaml")
     if local.exists():
         return local
-    from .config import default_params_path
+    from chanlib.config import default_params_path
 
     return default_params_path()
 
@@ -113,21 +113,22 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
 
 
 def _params(args: argparse.Namespace):
-    from .config import load_params
+    from chanlib.config import load_params
 
     return load_params(args.params or _default_params(), dict(args.data))
 
 
 def _forecast_store(params):
     """The reconciled forecasts of the run's hierarchy, from the store (built or refreshed first)."""
-    from . import analyse, store
+    from chanlib.build import ensure
+    from chanlib.data import store
 
-    con = store.connect(store.ensure(params))
+    con = store.connect(ensure(params))
     try:
-        if not store.has_table(con, analyse.result_table("forecast")):
-            reason = analyse.omitted(con, "forecast").get("*", "the store has no forecasts")
+        if not store.has_result(con, "forecast"):
+            reason = store.omitted(con, "forecast").get("*", "the store has no forecasts")
             raise ChanlibError(f"{params.store}: no forecasts: {reason}")
-        frame = analyse.read(con, "forecast")
+        frame = store.read_result(con, "forecast")
     finally:
         con.close()
     bounds = [c for c in frame.columns if c.startswith(("lo_", "hi_"))]
@@ -138,8 +139,8 @@ def _forecast_input(args: argparse.Namespace, params):
     """Forecasts of every series of a long CSV/Parquet table."""
     import pandas as pd
 
-    from .errors import DataError
-    from .forecast import forecast
+    from chanlib.errors import DataError
+    from chanlib.analytics.forecast import forecast
 
     path = args.input
     if not path.exists():
@@ -167,7 +168,7 @@ def _forecast_input(args: argparse.Namespace, params):
                             f"integers (rows {', '.join(map(str, rows))})")
         long["ds"] = parsed
     update = {k: v for k, v in (("season_length", args.season), ("horizon", args.horizon)) if v is not None}
-    settings = params.forecast.core(**update)
+    settings = params.forecast.model_copy(update=update)
     try:
         result = forecast(long, settings, n_jobs=params.forecast.n_jobs or os.cpu_count() or 1)
     except ValueError as exc:
@@ -181,48 +182,52 @@ def _forecast_input(args: argparse.Namespace, params):
 def run(args: argparse.Namespace) -> int:
     """Execute a parsed command; return the exit code."""
     if args.command == "demo":
-        from .demo import generate
+        from chanlib.data.demo import generate
 
         generate(args.out, size=args.size, seed=args.seed)
         print(args.out / "params.yaml")
         return 0
     params = _params(args)
     if args.command == "validate":
-        from .ingest import validate
+        from chanlib.data.ingest import validate
 
         print(validate(params).render())
         return 0
     if args.command == "ingest":
-        from .ingest import ingest
+        from chanlib.build import build_store
 
-        print(ingest(params).render())
+        print(build_store(params).render())
         return 0
     if args.command == "kpi":
-        from . import kpi, store
-        from .tables import write_table
+        from chanlib.analytics import kpi
+        from chanlib.build import ensure
+        from chanlib.data import store
+        from chanlib.io import write_table
 
-        con = store.connect(store.ensure(params))
+        con = store.connect(ensure(params))
         try:
             result = kpi.kpi_table(con, args.by, args.period)
         finally:
             con.close()
-        for name, why in result.omitted.items():
+        for name, why in result.left_out.items():
             log.info("%s left out: %s", name, why)
         write_table(result.frame, args.out)
         log.info("%d rows written to %s", len(result.frame), args.out)
         return 0
     if args.command == "forecast":
-        from .tables import write_table
+        from chanlib.io import write_table
 
         frame = _forecast_input(args, params) if args.input else _forecast_store(params)
         write_table(frame, args.out)
         log.info("%d forecast rows written to %s", len(frame), args.out)
         return 0
     if args.command == "segment":
-        from . import segment, store
-        from .tables import write_table
+        from chanlib.analytics import segment
+        from chanlib.build import ensure
+        from chanlib.data import store
+        from chanlib.io import write_table
 
-        con = store.connect(store.ensure(params))
+        con = store.connect(ensure(params))
         try:
             result = segment.segment_partners(con, params.segment)
         finally:
@@ -233,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("%d partners in %d segments written to %s", len(result.partners), result.k, args.out)
         return 0
     if args.command == "report":
-        from .report import run_report
+        from chanlib.report.runner import run_report
 
         summary = run_report(params, regions=args.regions, workers=args.workers, scheduler=args.scheduler,
                              resume=args.resume, force=args.force, out=args.out)

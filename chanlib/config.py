@@ -1,16 +1,24 @@
-"""Run settings: typed models loaded from ``params/*.yaml``.
+"""Run settings: one tree of typed models, loaded from ``params/*.yaml``.
+
+Every tunable that changes a number in a report lives here, with the library's defaults: :class:`Params` is the
+root; its sections are the settings of each capability (``forecast:`` is :class:`ForecastSettings`, ``segment:``
+:class:`SegmentSettings`, ``fit:``, ``planning:``, ``evaluation:``, ``periods:``, ...). A library call without
+settings uses the same defaults as a run. ``params/default.yaml`` shows every key with a one-line comment.
 
 Relative paths inside a params file are resolved against the directory of that file, so a params file and the data it
 names can move together (``chanlib demo --out DIR`` relies on this). Paths given on the command line
 (``--data TABLE=PATH``) are resolved against the current directory. When ``store:`` is absent the store is
 ``data/chanlib.duckdb`` under the current directory.
 
+The run's ``seed`` is the seed of every random choice: it is handed to ``forecast.seed`` and ``segment.seed`` unless
+those are set explicitly.
+
 Examples
 --------
 >>> from chanlib.config import Params
->>> p = Params.model_validate({"tables": {"sales": {"path": "sales.csv"}}})
->>> p.validation.max_reject_share
-0.05
+>>> p = Params.model_validate({"tables": {"sales": {"path": "sales.csv"}}, "seed": 7})
+>>> p.validation.max_reject_share, p.segment.seed, p.forecast.models
+(0.05, 7, ['ets_damped', 'dotm', 'theta'])
 >>> Params.model_validate({"tables": {"sales": {"path": "s.csv", "colums": {}}}})
 Traceback (most recent call last):
 ...
@@ -19,50 +27,230 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for Params
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ParamsError
-from .forecast.settings import ForecastSettings, ModelName
-from .schema import TABLES
-from .segment.settings import SegmentSettings
-from .settings_base import StrictModel
+from chanlib.data.schema import TABLES
+from chanlib.errors import ParamsError
+
+log = logging.getLogger(__name__)
 
 TableName = Literal["sales", "channels", "partners", "products", "targets", "costs", "inventory", "feedback", "market"]
 DEFAULT_STORE = Path("data/chanlib.duckdb")
+#: settings that moved: (old section, old key) -> new section and key
+MOVED_KEYS: tuple[tuple[tuple[str, str], str, str], ...] = ((("report", "window_months"), "periods", "window_months"),)
 
 
+class StrictModel(BaseModel):
+    """Base of every settings model: unknown keys are errors, defaults are validated too."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, validate_default=True)
 
 
-class ForecastParams(ForecastSettings):
-    """``forecast:`` the forecasts a store build makes (see :mod:`chanlib.outlook`) and how series are forecast.
+#: every model name a settings file may list (see :mod:`chanlib.forecast.models`)
+ModelName = Literal["naive", "seasonal_naive", "ets", "ets_damped", "theta", "dotm", "ces", "arima"]
+Metric = Literal["smape", "mase", "mae"]
+Engine = Literal["auto", "statsforecast", "statsmodels"]
+
+
+class ForecastSettings(StrictModel):
+    """``forecast:`` how series are forecast: the candidate models, how one is chosen per series, the intervals,
+    and the hierarchy a store build forecasts and reconciles.
 
     The defaults are the configuration benchmarked on M3 (``bench/forecast_m3.py``): damped ETS, the dynamic
-    optimised Theta and the standard Theta, combined unless one clearly wins the backtest; monthly seasonality.
+    optimised Theta and the standard Theta, combined unless one clearly wins a one-window backtest; monthly
+    seasonality. A library call ``forecast(df)`` and a store build use the same defaults.
+
+    Each series is forecast by every model in ``models`` (and, with ``combination``, by the mean of the
+    non-naive ones) on ``backtest_windows`` rolling origins ``step`` periods apart; the candidate with the
+    lowest mean ``metric`` over the windows (the combination unless beaten by ``combination_margin``) is refit on
+    the whole history and forecasts ``horizon`` periods.
+    Series too short, intermittent, all zero or brand new get a simple fallback, flagged in the output.
     """
 
-    #: forecast at every build (false: no Outlook section)
+    #: forecast at every store build (false: no Outlook section, no forecast tables)
     enabled: bool = True
-    #: the hierarchy below the total, top down
+    #: the sales hierarchy below the total, top down (a level whose column the sales lack is skipped)
     hierarchy: list[Literal["region", "channel", "partner", "product"]] = Field(
         default_factory=lambda: ["region", "channel", "partner"], min_length=1)
-    #: how forecasts are made to add up across levels
+    #: how a build's forecasts are made to add up across levels
     reconciliation: Literal["none", "bottom_up", "top_down", "ols", "wls_struct", "mint_shrink"] = "mint_shrink"
+    #: periods per seasonal cycle (12 for monthly data with a yearly pattern, 4 for quarterly, 1 for none)
+    season_length: int = Field(12, ge=1, le=366)
+    #: periods to forecast ahead
+    horizon: int = Field(12, ge=1, le=1000)
+    #: central prediction-interval levels in percent; output columns ``lo_<l>`` and ``hi_<l>``
+    levels: list[int] = Field(default_factory=lambda: [80, 95])
+    #: candidate models (see :data:`ModelName`)
     models: list[ModelName] = Field(default_factory=lambda: ["ets_damped", "dotm", "theta"])
+    #: also consider the equal-weight mean of the non-naive candidate models (``combo``)
+    combination: bool = True
+    #: another candidate replaces the combination only when its mean backtest score is lower by more than this
+    #: share (0: plain lowest score). Choosing per series on a few windows is noisy; on M3 a fixed equal-weight
+    #: combination beats a plain per-series choice, and this margin keeps only the clear wins of the choice
+    combination_margin: float = Field(0.3, ge=0.0, lt=1.0)
+    #: rescale every automatic series' intervals (per level, one factor for the run) so that the chosen models'
+    #: intervals would have had the nominal coverage in the backtest (split-conformal style); needs a backtest
+    calibrate_intervals: bool = True
+    #: rolling-origin backtest windows used to choose the model and to measure interval coverage (0: no
+    #: backtest; the combination, or else the first listed model, is used)
     backtest_windows: int = Field(1, ge=0, le=50)
-    horizon: int = Field(12, ge=1, le=120)
-    #: worker processes; default: the number of cores
+    #: periods between two backtest origins; default: the horizon
+    backtest_step: int | None = Field(None, ge=1)
+    #: accuracy measure that ranks the candidates in the backtest
+    metric: Metric = "smape"
+    #: worker processes for a batch of series (1: in this process; none: the number of cores)
     n_jobs: int | None = Field(None, ge=1, le=256)
+    #: fewer observations than this: brand-new series, forecast by its last value (flag ``new``)
+    min_length: int = Field(3, ge=1)
+    #: fewer complete seasons than this: no seasonal model (flag ``short`` when also below the backtest need)
+    min_seasons: int = Field(2, ge=1)
+    #: share of zero observations from which a series is intermittent (Croston SBA; flag ``intermittent``)
+    intermittent_share: float = Field(0.5, gt=0.0, le=1.0)
+    #: where the implementations come from: ``statsforecast`` (fast, compiled) or ``statsmodels``; ``auto``
+    #: takes statsforecast when it is installed
+    engine: Engine = "auto"
+    #: pandas frequency of ``ds`` (e.g. ``MS``, ``QS``); inferred from the data when absent
+    freq: str | None = None
+    #: value that fills periods missing inside a series' span (sales data: no row means no sales)
+    fill_value: float = 0.0
+    #: a series that was never negative gets no negative forecast or bound (they are clipped at 0)
+    clip_negative: bool = True
+    #: also return the in-sample one-step fitted values of the chosen models (``ForecastResult.fitted``; needed
+    #: for MinT reconciliation)
+    fitted: bool = False
+    #: seed of every random choice (none of the default models draws random numbers); default: the run's ``seed``
+    seed: int = 0
 
-    def core(self, **update: Any) -> ForecastSettings:
-        """The settings of :func:`chanlib.forecast.forecast` (without the run-level fields)."""
-        data = self.model_dump(exclude={"enabled", "hierarchy", "reconciliation"})
-        data["n_jobs"] = data["n_jobs"] or 1
-        return ForecastSettings(**{**data, **update})
+    @field_validator("levels")
+    @classmethod
+    def _check_levels(cls, levels: list[int]) -> list[int]:
+        for level in levels:
+            if not 0 < level < 100:
+                raise ValueError(f"interval level {level} must be between 0 and 100 (exclusive)")
+        return sorted(set(levels))
+
+    @field_validator("models")
+    @classmethod
+    def _check_models(cls, models: list[str]) -> list[str]:
+        if not models:
+            raise ValueError("at least one model is required")
+        return list(dict.fromkeys(models))
+
+    @property
+    def step(self) -> int:
+        """Periods between backtest origins."""
+        return self.backtest_step or self.horizon
+
+
+Method = Literal["kmeans", "gmm"]
+Criterion = Literal["silhouette", "bic"]
+#: every partner feature :func:`chanlib.segment.features.partner_features` can compute
+FeatureName = Literal["revenue", "growth", "volatility", "margin", "online_share", "recency_days",
+                      "target_attainment", "sell_through"]
+ALL_FEATURES: tuple[str, ...] = ("revenue", "growth", "volatility", "margin", "online_share", "recency_days",
+                                 "target_attainment", "sell_through")
+
+
+class SegmentSettings(StrictModel):
+    """``segment:`` how partners are segmented, how ABC/XYZ classes are cut and how customers are RFM-scored.
+
+    Partners are described by :data:`FeatureName` features over the trailing ``window_months``; the features in
+    ``log_features`` are put on a log scale (``log1p``), every feature is robust-scaled (median, IQR), and
+    ``method`` clusters them for each k in ``k_min..k_max``; ``criterion`` picks k (silhouette: highest mean
+    silhouette on a sample of ``silhouette_sample`` partners; bic: lowest Bayesian information criterion, GMM only).
+    """
+
+    #: smallest and largest number of segments tried
+    k_min: int = Field(2, ge=1, le=50)
+    k_max: int = Field(8, ge=1, le=50)
+    #: clustering algorithm: k-means (k-means++ start, ``n_init`` restarts) or a Gaussian mixture (diagonal
+    #: covariances, ``n_init`` restarts)
+    method: Method = "kmeans"
+    #: how k is chosen; ``bic`` needs ``method: gmm``
+    criterion: Criterion = "silhouette"
+    #: partners the silhouette of each k is computed on (a seeded random sample; all when fewer)
+    silhouette_sample: int = Field(4000, ge=100)
+    #: the search over k runs on a seeded sample of this many partners; the chosen k is then refit on all of them,
+    #: started from the sample's centres (all partners when there are fewer)
+    fit_sample: int = Field(20000, ge=500)
+    #: threads of the clustering (1 is fastest on a shared or busy machine: OpenMP threads spin-wait for cores)
+    n_jobs: int = Field(1, ge=1, le=256)
+    #: restarts of each clustering; the best (lowest inertia / highest likelihood) is kept
+    n_init: int = Field(3, ge=1, le=50)
+    #: features clustered on (default: every feature the store can provide); a feature whose table or column is
+    #: absent is left out with a logged reason, never filled with zeros
+    features: list[FeatureName] = Field(default_factory=lambda: list(ALL_FEATURES))
+    #: features put on a log scale (log1p) before scaling: amounts, ratios and day counts with long right tails
+    log_features: list[str] = Field(default_factory=lambda: ["revenue", "growth", "recency_days"])
+    #: smallest scale per feature (in its units after the log transform): differences below it are not meaningful,
+    #: so a feature on which all partners nearly agree (growth 0.1 % +- 0.2 %) is not blown up to the weight of a
+    #: real difference by a tiny interquartile range
+    min_scale: dict[str, float] = Field(default_factory=lambda: {
+        "revenue": 0.1, "growth": 0.05, "volatility": 0.05, "margin": 0.01, "online_share": 0.05,
+        "recency_days": 0.5, "target_attainment": 0.05, "sell_through": 0.02})
+    #: trailing months the partner features describe (growth compares them with the same span a year earlier)
+    window_months: int = Field(12, ge=3, le=60)
+    #: growth (revenue ratio - 1) is clipped to [-0.95, growth_cap]
+    growth_cap: float = Field(3.0, gt=0)
+    #: a centre must differ from the whole by at least this many robust units (IQRs) to earn a word in its name
+    name_threshold: float = Field(0.4, gt=0)
+    #: at most this many words in a segment name
+    name_words: int = Field(3, ge=1, le=8)
+    #: cumulative revenue shares closing class A and class B (the rest is C)
+    abc_thresholds: list[float] = Field(default_factory=lambda: [0.8, 0.95])
+    #: coefficient-of-variation limits of classes X and Y (above the second: Z)
+    xyz_thresholds: list[float] = Field(default_factory=lambda: [0.5, 1.0])
+    #: complete calendar months the XYZ variation is measured over
+    xyz_months: int = Field(12, ge=2, le=120)
+    #: an item needs at least this many months (from its first sale in the window) to get an XYZ class
+    xyz_min_months: int = Field(3, ge=2)
+    #: quantile scores of RFM (5: quintile scores 1..5)
+    rfm_quantiles: int = Field(5, ge=2, le=10)
+    #: customer clusters on top of the RFM scores
+    rfm_clusters: int = Field(4, ge=1, le=20)
+    #: seed of every random choice (k-means starts, silhouette sample); default: the run's ``seed``
+    seed: int = 0
+
+    @field_validator("abc_thresholds", "xyz_thresholds")
+    @classmethod
+    def _two_increasing(cls, value: list[float]) -> list[float]:
+        if len(value) != 2 or not value[0] < value[1]:
+            raise ValueError(f"expected two increasing thresholds, got {value}")
+        if value[0] <= 0:
+            raise ValueError(f"thresholds must be positive, got {value}")
+        return value
+
+    @field_validator("abc_thresholds")
+    @classmethod
+    def _shares(cls, value: list[float]) -> list[float]:
+        if value[1] > 1:
+            raise ValueError(f"ABC thresholds are shares of revenue in (0, 1], got {value}")
+        return value
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one feature is required")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _check(self) -> "SegmentSettings":
+        if self.k_min > self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        if self.criterion == "bic" and self.method != "gmm":
+            raise ValueError("criterion 'bic' needs method 'gmm' (k-means has no likelihood)")
+        return self
+
+
+
+
 
 
 class TableSource(StrictModel):
@@ -107,6 +295,52 @@ class Validation(StrictModel):
     allow_returns: bool = False
 
 
+class PeriodSettings(StrictModel):
+    """``periods:`` one as-of date and one notion of a window and of a complete period for every section
+    (see :mod:`chanlib.periods`)."""
+
+    #: trailing months of the headline, channel mix, product fit and planning windows (compared with the same months
+    #: a year earlier)
+    window_months: int = Field(12, ge=1, le=120)
+    #: a calendar month/quarter/year counts as complete when the data reach within this many days of its last day
+    complete_tolerance_days: int = Field(0, ge=0, le=27)
+    #: an earlier period or window counts as covered by the data when they start at most this many days after it
+    coverage_slack_days: int = Field(7, ge=0, le=60)
+
+
+class FitSettings(StrictModel):
+    """``fit:`` product-channel fit recommendations (see :mod:`chanlib.analytics.product_fit`)."""
+
+    #: share index from which a category is recommended to grow in a channel
+    grow_index: float = Field(1.25, gt=1.0)
+    #: share index up to which a category is recommended for review in a channel
+    review_index: float = Field(0.8, gt=0.0, lt=1.0)
+    #: a category's margin this far (in share points) below its channel's is thin
+    margin_tolerance: float = Field(0.05, ge=0.0, le=1.0)
+    #: recommendations shown per region
+    top_n: int = Field(8, ge=1, le=100)
+
+
+class PlanningSettings(StrictModel):
+    """``planning:`` coverage, penetration and white space (see :mod:`chanlib.analytics.planning`)."""
+
+    #: the peer benchmark penetration of a channel is this quantile of its penetration across regions
+    benchmark_quantile: float = Field(0.75, ge=0.0, le=1.0)
+    #: white-space cells shown per region
+    top_n: int = Field(10, ge=1, le=100)
+    #: active partners are counted per this much market size
+    partners_per: float = Field(1_000_000.0, gt=0)
+
+
+class EvaluationSettings(StrictModel):
+    """``evaluation:`` the period evaluation of each report (see :mod:`chanlib.analytics.period_evaluation`)."""
+
+    #: the grain of the evaluated period: the latest complete month, quarter or year
+    period: Literal["month", "quarter", "year"] = "quarter"
+    #: region x channel changes named in the key-changes sentences
+    key_changes: int = Field(3, ge=0, le=20)
+
+
 class ReportSettings(StrictModel):
     """Settings of ``chanlib report``."""
 
@@ -116,8 +350,6 @@ class ReportSettings(StrictModel):
     out: Path = Path("reports")
     #: parallel worker processes; default: the number of cores
     workers: int | None = Field(None, ge=1)
-    #: headline KPIs cover this many trailing months, compared with the same months a year earlier
-    window_months: int = Field(12, ge=1, le=120)
     #: seconds a single notebook cell may run
     cell_timeout: int = Field(600, ge=1)
 
@@ -130,11 +362,40 @@ class Params(StrictModel):
     currency: str = "USD"
     store: Path = DEFAULT_STORE
     tables: dict[TableName, TableSource]
-    validation: Validation = Field(default_factory=Validation)
-    report: ReportSettings = Field(default_factory=ReportSettings)
-    segment: SegmentSettings = Field(default_factory=SegmentSettings)
-    forecast: ForecastParams = Field(default_factory=ForecastParams)
+    #: seed of every random choice (forecast and segment seeds default to it)
     seed: int = 0
+    validation: Validation = Field(default_factory=Validation)
+    periods: PeriodSettings = Field(default_factory=PeriodSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    fit: FitSettings = Field(default_factory=FitSettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    segment: SegmentSettings = Field(default_factory=SegmentSettings)
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, raw: Any) -> Any:
+        """Keys that moved keep working: ``report.window_months`` is now ``periods.window_months``."""
+        if isinstance(raw, dict):
+            for old, section, new in MOVED_KEYS:
+                value = (raw.get(old[0]) or {}).get(old[1]) if isinstance(raw.get(old[0]), dict) else None
+                if value is None:
+                    continue
+                periods = dict(raw.get(section) or {})
+                if new in periods and periods[new] != value:
+                    raise ValueError(f"{'.'.join(old)} is now {section}.{new}; give it once, as {section}.{new}")
+                log.warning("params: %s is now %s.%s (the old key still works)", ".".join(old), section, new)
+                periods.setdefault(new, value)
+                raw = {**raw, old[0]: {k: v for k, v in raw[old[0]].items() if k != old[1]}, section: periods}
+        return raw
+
+    @model_validator(mode="after")
+    def _seed_sections(self) -> "Params":
+        for section in (self.forecast, self.segment):
+            if "seed" not in section.model_fields_set:
+                section.seed = self.seed
+        return self
 
     @model_validator(mode="after")
     def _check_tables(self) -> "Params":

@@ -27,7 +27,7 @@ def superstore_csv(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small demo (seed 42), generated once; tests that change it copy it first."""
-    from chanlib.demo import generate
+    from chanlib.data.demo import generate
 
     out = tmp_path_factory.mktemp("demo") / "small"
     generate(out, size="small", seed=42)
@@ -51,7 +51,7 @@ def write_params(path: Path, text: str) -> Path:
 def demo_store(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The store of a private copy of the small demo, built once per session; open it read-only."""
     from chanlib.config import load_params
-    from chanlib.ingest import ingest
+    from chanlib.data.ingest import ingest
 
     target = tmp_path_factory.mktemp("demo_store") / "demo"
     shutil.copytree(demo_dir, target, ignore=shutil.ignore_patterns("*.duckdb*", "*_rejects"))
@@ -71,7 +71,7 @@ def make_store(tmp_path: Path):
     import duckdb
 
     from chanlib.config import load_params
-    from chanlib.ingest import ingest
+    from chanlib.data.ingest import ingest
 
     def build(folder: Path | None = None, **tables) -> "duckdb.DuckDBPyConnection":
         folder = folder or tmp_path

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from chanlib.config import load_params
-from chanlib.demo import SIZES, DemoSize, generate
-from chanlib.schema import TABLES
+from chanlib.data.demo import SIZES, DemoSize, generate
+from chanlib.data.schema import TABLES
 
 TRUTH = ("partner_segments", "declining_partners", "anomalies", "affinities")
 

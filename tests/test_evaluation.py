@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib import evaluation as ev
+from chanlib.analytics import period_evaluation as ev
 
 
 @pytest.fixture(scope="module")

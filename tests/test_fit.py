@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib import fit, plots
+from chanlib.analytics import product_fit as fit
+from chanlib.report import plots
 from chanlib.config import load_params
-from chanlib.demo import generate
-from chanlib.evaluation import MissingInput
-from chanlib.ingest import ingest
-from chanlib.narrative import fit_recommendation_sentence
+from chanlib.data.demo import generate
+from chanlib.analytics.period_evaluation import MissingInput
+from chanlib.data.ingest import ingest
+from chanlib.report.narrative import fit_recommendation_sentence
 
 log = logging.getLogger(__name__)
 

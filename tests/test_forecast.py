@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib.forecast import AutoForecaster, ForecastSettings, forecast
-from chanlib.forecast.models import predict, statsforecast_available
+from chanlib.analytics.forecast import AutoForecaster, ForecastSettings, forecast
+from chanlib.analytics.forecast.models import predict, statsforecast_available
 
 needs_sf = pytest.mark.skipif(not statsforecast_available(), reason="statsforecast is not installed")
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib.forecast import aggregate, reconcile, summing_matrix
-from chanlib.forecast.reconcile import METHODS, _shrink_covariance
+from chanlib.analytics.forecast import aggregate, reconcile, summing_matrix
+from chanlib.analytics.forecast.reconcile import METHODS, _shrink_covariance
 
 LEVELS_TREE = [[], ["region"], ["region", "channel"], ["region", "channel", "partner"]]
 LEVELS_GROUPED = [[], ["region"], ["channel"], ["region", "channel"]]

@@ -14,7 +14,7 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from chanlib.errors import ChanlibError
-from chanlib.html import TEMPLATE_DIR, TEMPLATE_NAME, export_html, external_references
+from chanlib.report.html import TEMPLATE_DIR, TEMPLATE_NAME, export_html, external_references
 
 TITLE = 'Q3 <Channel> report & "notes"'
 INPUT_MARKER = "zx_input_marker_4471"  # appears only in code sources

@@ -11,7 +11,7 @@ import pytest
 
 from chanlib.config import load_params
 from chanlib.errors import DataError
-from chanlib.ingest import ingest, rejects_dir, validate
+from chanlib.data.ingest import ingest, rejects_dir, validate
 
 HEADER = "Day,Area,Route,Amount,Qty,Order\n"
 GOOD = [

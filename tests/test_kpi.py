@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib import kpi
+from chanlib.analytics import kpi
 from chanlib.config import load_params
 from chanlib.errors import DataError
-from chanlib.ingest import ingest
+from chanlib.data.ingest import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("kpi_pandas", ROOT / "bench" / "kpi_pandas.py")

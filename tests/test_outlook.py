@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib import analyse
+from chanlib import build as analyse
 from chanlib.config import load_params
-from chanlib.ingest import ingest
+from chanlib.data.ingest import ingest
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib import planning, plots
-from chanlib.evaluation import MissingInput
-from chanlib.narrative import white_space_sentence
+from chanlib.analytics import planning
+from chanlib.report import plots
+from chanlib.analytics.period_evaluation import MissingInput
+from chanlib.report.narrative import white_space_sentence
 
 
 @pytest.fixture(scope="module")

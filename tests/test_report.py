@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from chanlib.config import load_params
-from chanlib.html import external_references
-from chanlib.report import run_report
+from chanlib.report.html import external_references
+from chanlib.report.runner import run_report
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "region_report.ipynb"

@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from chanlib import plots
-from chanlib.segment import (PartnerSegmenter, SegmentInputError, SegmentSettings, analyses, partner_features,
-                             profile_table, region_sizes, segment_frame, segment_partners, segment_sentence)
+from chanlib.report import plots
+from chanlib.analytics.segment import (PartnerSegmenter, SegmentInputError, SegmentSettings, analyses, partner_features, profile_table, region_sizes, segment_frame, segment_partners, segment_sentence)
 
 log = logging.getLogger(__name__)
 FEATURES = ["revenue", "growth", "volatility", "margin", "online_share", "recency_days", "target_attainment",
@@ -24,8 +23,8 @@ FEATURES = ["revenue", "growth", "volatility", "margin", "online_share", "recenc
 def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The medium demo (seed 42) and its store, built once for this module (~20 s)."""
     from chanlib.config import load_params
-    from chanlib.demo import generate
-    from chanlib.ingest import ingest
+    from chanlib.data.demo import generate
+    from chanlib.data.ingest import ingest
 
     out = tmp_path_factory.mktemp("segment") / "medium"
     started = time.perf_counter()

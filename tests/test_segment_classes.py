@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib import plots
-from chanlib.segment import (SegmentInputError, SegmentSettings, abc_classes, abc_xyz_matrix, abc_xyz_table,
-                             customer_rfm, load_online_retail, rfm, rfm_summary, xyz_classes)
-from chanlib.segment.customers import RFM_NAMES
+from chanlib.report import plots
+from chanlib.analytics.segment import (SegmentInputError, SegmentSettings, abc_classes, abc_xyz_matrix, abc_xyz_table, customer_rfm, load_online_retail, rfm, rfm_summary, xyz_classes)
+from chanlib.analytics.segment.customers import RFM_NAMES
 
 
 # -- ABC ---------------------------------------------------------------------------------------------------------

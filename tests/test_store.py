@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from chanlib import store
+from chanlib.data import store
 from chanlib.config import load_params
 from chanlib.errors import DataError
 

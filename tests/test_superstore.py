@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from chanlib import store
+from chanlib.data import store
 from chanlib.config import load_params
-from chanlib.ingest import ingest
+from chanlib.data.ingest import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def test_validate_without_sales_column_exits_1_and_writes_no_store(superstore_cs
 
 
 def test_headline_kpis_on_superstore(superstore_store, superstore_csv):
-    from chanlib import analyse
+    from chanlib import build as analyse
 
     con = store.connect(superstore_store)
     head = analyse.read(con, "headline").set_index("region")
@@ -81,7 +81,7 @@ def test_headline_kpis_on_superstore(superstore_store, superstore_csv):
 
 
 def test_forecasts_use_the_levels_the_export_has(superstore_store):
-    from chanlib import analyse
+    from chanlib import build as analyse
 
     con = store.connect(superstore_store)
     nodes = analyse.read(con, "forecast_nodes")

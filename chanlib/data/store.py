@@ -1,0 +1,240 @@
+"""The embedded store: one DuckDB file holding the clean tables and the results computed once per build.
+
+This module keeps the connection, the metadata and the fingerprint, and reads results; it imports no ingest or
+analysis code. Notebooks open the store read-only (many at once); only :func:`chanlib.build.build_store` writes it, to
+a temporary file that is renamed into place. A store is *fresh* when its recorded fingerprint — every input file's
+path, size and modification time, the params that shape the data, and chanlib's own code — equals the current one;
+commands rebuild a stale or missing store (:func:`chanlib.build.ensure`).
+
+Every analysis takes its tables as ``data``: an open store, or a mapping of table name to a DataFrame in the data
+contract's columns (:func:`as_connection` turns the mapping into an in-memory DuckDB database), so an analyst can
+call any of them on DataFrames of their own.
+
+Examples
+--------
+>>> import duckdb
+>>> con = duckdb.connect()
+>>> con.execute("CREATE TABLE sales AS SELECT 'East' AS region UNION ALL SELECT 'West'")  # doctest: +ELLIPSIS
+<...>
+>>> regions(con)
+['East', 'West']
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import duckdb
+
+from chanlib import __version__
+from chanlib.config import Params
+from chanlib.data.schema import TABLES
+from chanlib.errors import DataError, MissingInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: what an analysis reads its tables from: an open store, or canonical table name -> DataFrame
+Tables = Union[duckdb.DuckDBPyConnection, Mapping[str, "pd.DataFrame"]]
+
+log = logging.getLogger(__name__)
+
+META_TABLE = "chanlib_meta"
+
+
+def quote_ident(name: str) -> str:
+    """An SQL identifier in double quotes, inner double quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """An SQL string literal in single quotes, inner single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def fingerprint(params: Params) -> dict[str, Any]:
+    """What the store's content depends on: the inputs (path, size, mtime) and the data-shaping params."""
+    inputs = {}
+    for name, source in sorted(params.tables.items()):
+        path = Path(source.path).resolve()
+        stat = path.stat() if path.exists() else None
+        inputs[name] = {"path": str(path), "size": stat.st_size if stat else None,
+                        "mtime_ns": stat.st_mtime_ns if stat else None}
+    shaping = params.model_dump(mode="json", include={"tables", "validation", "currency", "seed", "periods", "fit",
+                                                      "planning", "evaluation", "forecast", "segment"})
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
+    return {"inputs": inputs, "params_sha256": digest, "chanlib": __version__, "code_sha256": code_digest()}
+
+
+@functools.cache
+def code_digest() -> str:
+    """A hash of chanlib's own source: a store built by other code (other analyses) is stale."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_meta(con: duckdb.DuckDBPyConnection, params: Params, quality: Any) -> None:
+    """Record the fingerprint and the data-quality summary in the store being built."""
+    meta = {"fingerprint": fingerprint(params), "currency": params.currency, "name": params.name,
+            "quality": quality.to_frame().to_dict(orient="records")}
+    con.execute(f"CREATE OR REPLACE TABLE {META_TABLE} (key VARCHAR, value VARCHAR)")
+    con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?)", [[k, json.dumps(v)] for k, v in meta.items()])
+
+
+def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The metadata a build recorded (empty when there is none)."""
+    try:
+        return {k: json.loads(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}
+    except duckdb.CatalogException:
+        return {}
+
+
+def connect(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open a store; read-only by default so any number of notebooks can read it at once."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise DataError(f"{path}: store not found (run `chanlib ingest --params ...` first)")
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def is_fresh(params: Params) -> bool:
+    """True when the store exists and was built from exactly the current inputs and params."""
+    path = Path(params.store)
+    if not path.exists():
+        return False
+    try:
+        con = connect(path)
+    except duckdb.Error as exc:
+        log.warning("store %s cannot be opened (%s); it will be rebuilt", path, exc)
+        return False
+    try:
+        recorded = read_meta(con).get("fingerprint")
+    finally:
+        con.close()
+    return recorded == fingerprint(params)
+
+
+def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: "pd.DataFrame") -> None:
+    """Create (or replace) ``table`` from a DataFrame (DuckDB reads the local ``frame`` by name)."""
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables (and views) of the connection's main schema."""
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()").fetchall()}
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the store holds ``table``."""
+    return table in tables(con)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of ``table``."""
+    return {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+
+
+def regions(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every region in the sales table, sorted."""
+    return [r for (r,) in con.execute("SELECT DISTINCT region FROM sales ORDER BY region").fetchall()]
+
+
+def date_bounds(con: duckdb.DuckDBPyConnection) -> tuple["pd.Timestamp", "pd.Timestamp"]:
+    """First and last sale date; :class:`~chanlib.errors.MissingInput` when the sales table has no rows."""
+    import pandas as pd
+
+    first, last = con.execute("SELECT min(date), max(date) FROM sales").fetchone()
+    if last is None:
+        raise MissingInput("sales", "the sales table has no rows")
+    return pd.Timestamp(first), pd.Timestamp(last)
+
+
+def require(con: duckdb.DuckDBPyConnection, table: str, needed: tuple[str, ...] = (), why: str = "") -> set[str]:
+    """Raise :class:`~chanlib.errors.MissingInput` unless ``table`` exists with the ``needed`` columns; return its
+    columns."""
+    if not has_table(con, table):
+        raise MissingInput(table, f"the store has no {table} table{f' ({why})' if why else ''}")
+    have = table_columns(con, table)
+    lacking = [c for c in needed if c not in have]
+    if lacking:
+        raise MissingInput(table, f"the {table} table has no {', '.join(lacking)} column"
+                                  f"{'s' if len(lacking) > 1 else ''}{f' ({why})' if why else ''}")
+    return have
+
+
+def as_connection(data: Tables) -> duckdb.DuckDBPyConnection:
+    """The connection an analysis runs on: ``data`` itself when it is one, else a new in-memory database holding
+    each DataFrame of the mapping as a table (date columns of the contract cast to DATE).
+
+    >>> import pandas as pd
+    >>> con = as_connection({"sales": pd.DataFrame({"date": pd.to_datetime(["2025-01-31"]), "region": ["East"],
+    ...                                             "channel": ["web"], "revenue": [10.0]})})
+    >>> con.execute("SELECT typeof(date), revenue FROM sales").fetchall()
+    [('DATE', 10.0)]
+    """
+    if isinstance(data, duckdb.DuckDBPyConnection):
+        return data
+    con = duckdb.connect(":memory:")
+    for name, frame in data.items():
+        if name not in TABLES:
+            raise DataError(f"unknown table {name!r} (known: {', '.join(TABLES)})")
+        spec = TABLES[name]
+        missing = [c for c in spec.required if c not in frame.columns]
+        if missing:
+            raise DataError(f"{name}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, frame.columns))})")
+        exprs = []
+        for column in frame.columns:
+            kind = spec.types.get(str(column))
+            q = quote_ident(str(column))
+            exprs.append(f"CAST({q} AS DATE) AS {q}" if kind == "date" else
+                         f"CAST({q} AS DOUBLE) AS {q}" if kind == "float" else
+                         f"CAST({q} AS VARCHAR) AS {q}" if kind == "str" else q)
+        con.register("chanlib_frame", frame)
+        con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT {', '.join(exprs)} FROM chanlib_frame")
+        con.unregister("chanlib_frame")
+    return con
+
+
+# --- results: what a build computed once, kept as ``result_<name>`` tables -----------------------------------------
+
+OMITTED_TABLE = "result_omitted"
+
+
+def result_table(name: str) -> str:
+    """The store table holding analysis result ``name``."""
+    return f"result_{name}"
+
+
+def has_result(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store holds result ``name``."""
+    return has_table(con, result_table(name))
+
+
+def read_result(con: duckdb.DuckDBPyConnection, name: str, region: str | None = None) -> "pd.DataFrame":
+    """One stored result, optionally only one region's rows."""
+    table = result_table(name)
+    if region is None:
+        return con.execute(f"SELECT * FROM {table}").df()
+    return con.execute(f"SELECT * FROM {table} WHERE region = ?", [region]).df()
+
+
+def write_omitted(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str]]) -> None:
+    """Record what each analysis left out, and why: ``(analysis, item, reason)``; item ``*`` is the whole analysis."""
+    con.execute(f"CREATE OR REPLACE TABLE {OMITTED_TABLE} (analysis VARCHAR, item VARCHAR, reason VARCHAR)")
+    if rows:
+        con.executemany(f"INSERT INTO {OMITTED_TABLE} VALUES (?, ?, ?)", rows)
+
+
+def omitted(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    """What analysis ``name`` left out, and why (item ``*``: the whole analysis)."""
+    return dict(con.execute(f"SELECT item, reason FROM {OMITTED_TABLE} WHERE analysis = ?", [name]).fetchall())
