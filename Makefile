@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.chanlib-installed
 DEMO   := data/demo/params.yaml
 
-.PHONY: setup demo report test lab bench clean
+.PHONY: setup demo report test lint lab bench clean
 
 setup: $(STAMP)
 
@@ -24,8 +24,19 @@ demo: $(DEMO)
 report: $(STAMP) $(DEMO)
 	$(BIN)/chanlib report --params params/default.yaml
 
+# The test suite with line coverage of chanlib (the summary is printed at the end of the run).
 test: $(STAMP) $(DEMO)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=chanlib --cov-report=term:skip-covered
+
+# ruff (style, imports, common bugs) and mypy (types) over the package, the tests and the benchmarks.
+lint: $(STAMP)
+	$(BIN)/ruff check chanlib tests bench
+	$(BIN)/mypy
+
+# Every benchmark script, one result line each (slow: minutes each; see README "Benchmarks").
+bench: $(STAMP)
+	@for script in bench/kpi.py bench/forecast_m3.py bench/forecast_tourism.py bench/segment.py; do \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # JupyterLab with a `chanlib` kernel registered in the venv.
 lab: $(STAMP) $(DEMO)

@@ -25,9 +25,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chanlib.analytics import kpi
-from chanlib.data import store  # noqa: E402
+from chanlib.analytics import kpi  # noqa: E402
 from chanlib.config import load_params  # noqa: E402
+from chanlib.data import store  # noqa: E402
 from chanlib.data.demo import generate  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("kpi_pandas", ROOT / "bench" / "kpi_pandas.py")

@@ -1,5 +1,5 @@
 """The KPI cube written in plain pandas, as a competent pandas user would: the baseline of ``bench/kpi.py`` and the
-independent computation that ``tests/test_kpi.py`` cross-checks :func:`chanlib.kpi.kpi_table` against.
+independent computation that ``tests/test_kpi.py`` cross-checks :func:`chanlib.analytics.kpi.kpi_table` against.
 
 It shares no code with chanlib: inputs are the canonical tables as DataFrames (read from the demo's files).
 """
@@ -46,7 +46,7 @@ def _shift(frame: pd.DataFrame, keys: list[str], column: str, offset) -> pd.Seri
 
 
 def kpi_cube(tables: dict[str, pd.DataFrame], by: list[str], period: str | None) -> pd.DataFrame:
-    """The KPIs of :func:`chanlib.kpi.kpi_table` for ``by`` and ``period`` (same column names)."""
+    """The KPIs of :func:`chanlib.analytics.kpi.kpi_table` for ``by`` and ``period`` (same column names)."""
     sales = tables["sales"].copy()
     sales["date"] = pd.to_datetime(sales["date"])
     channels, products = tables.get("channels"), tables.get("products")
@@ -159,7 +159,8 @@ def kpi_cube(tables: dict[str, pd.DataFrame], by: list[str], period: str | None)
             days = agg["period"].map(span)
         else:
             days = (sales["date"].max() - sales["date"].min()).days + 1
-        agg["weeks_of_supply"] = _div(agg["on_hand_units"], _div(agg["sell_out_units"], pd.Series(days, index=agg.index) / 7))
+        weeks = pd.Series(days, index=agg.index) / 7
+        agg["weeks_of_supply"] = _div(agg["on_hand_units"], _div(agg["sell_out_units"], weeks))
         agg["sell_through_rate"] = _div(agg["sell_out_units"], agg["sell_in_units"])
         out = _merge(out, agg, keys)
 

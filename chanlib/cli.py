@@ -139,8 +139,8 @@ def _forecast_input(args: argparse.Namespace, params):
     """Forecasts of every series of a long CSV/Parquet table."""
     import pandas as pd
 
-    from chanlib.errors import DataError
     from chanlib.analytics.forecast import forecast
+    from chanlib.errors import DataError
 
     path = args.input
     if not path.exists():
@@ -229,13 +229,13 @@ def run(args: argparse.Namespace) -> int:
 
         con = store.connect(ensure(params))
         try:
-            result = segment.segment_partners(con, params.segment)
+            segments = segment.segment_partners(con, params.segment)
         finally:
             con.close()
-        for name, why in result.left_out.items():
+        for name, why in segments.left_out.items():
             log.info("feature %s left out: %s", name, why)
-        write_table(result.partners, args.out)
-        log.info("%d partners in %d segments written to %s", len(result.partners), result.k, args.out)
+        write_table(segments.partners, args.out)
+        log.info("%d partners in %d segments written to %s", len(segments.partners), segments.k, args.out)
         return 0
     if args.command == "report":
         from chanlib.report.runner import run_report

@@ -52,10 +52,14 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, validate_default=True)
 
 
-#: every model name a settings file may list (see :mod:`chanlib.forecast.models`)
+#: every model name a settings file may list (see :mod:`chanlib.analytics.forecast.models`)
 ModelName = Literal["naive", "seasonal_naive", "ets", "ets_damped", "theta", "dotm", "ces", "arima"]
 Metric = Literal["smape", "mase", "mae"]
 Engine = Literal["auto", "statsforecast", "statsmodels"]
+#: a level of the sales hierarchy below the total
+HierarchyLevel = Literal["region", "channel", "partner", "product"]
+DEFAULT_HIERARCHY: tuple[HierarchyLevel, ...] = ("region", "channel", "partner")
+DEFAULT_MODELS: tuple[ModelName, ...] = ("ets_damped", "dotm", "theta")
 
 
 class ForecastSettings(StrictModel):
@@ -76,8 +80,7 @@ class ForecastSettings(StrictModel):
     #: forecast at every store build (false: no Outlook section, no forecast tables)
     enabled: bool = True
     #: the sales hierarchy below the total, top down (a level whose column the sales lack is skipped)
-    hierarchy: list[Literal["region", "channel", "partner", "product"]] = Field(
-        default_factory=lambda: ["region", "channel", "partner"], min_length=1)
+    hierarchy: list[HierarchyLevel] = Field(default_factory=lambda: list(DEFAULT_HIERARCHY), min_length=1)
     #: how a build's forecasts are made to add up across levels
     reconciliation: Literal["none", "bottom_up", "top_down", "ols", "wls_struct", "mint_shrink"] = "mint_shrink"
     #: periods per seasonal cycle (12 for monthly data with a yearly pattern, 4 for quarterly, 1 for none)
@@ -87,7 +90,7 @@ class ForecastSettings(StrictModel):
     #: central prediction-interval levels in percent; output columns ``lo_<l>`` and ``hi_<l>``
     levels: list[int] = Field(default_factory=lambda: [80, 95])
     #: candidate models (see :data:`ModelName`)
-    models: list[ModelName] = Field(default_factory=lambda: ["ets_damped", "dotm", "theta"])
+    models: list[ModelName] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     #: also consider the equal-weight mean of the non-naive candidate models (``combo``)
     combination: bool = True
     #: another candidate replaces the combination only when its mean backtest score is lower by more than this
@@ -150,11 +153,11 @@ class ForecastSettings(StrictModel):
 
 Method = Literal["kmeans", "gmm"]
 Criterion = Literal["silhouette", "bic"]
-#: every partner feature :func:`chanlib.segment.features.partner_features` can compute
+#: every partner feature :func:`chanlib.analytics.segment.features.partner_features` can compute
 FeatureName = Literal["revenue", "growth", "volatility", "margin", "online_share", "recency_days",
                       "target_attainment", "sell_through"]
-ALL_FEATURES: tuple[str, ...] = ("revenue", "growth", "volatility", "margin", "online_share", "recency_days",
-                                 "target_attainment", "sell_through")
+ALL_FEATURES: tuple[FeatureName, ...] = ("revenue", "growth", "volatility", "margin", "online_share", "recency_days",
+                                         "target_attainment", "sell_through")
 
 
 class SegmentSettings(StrictModel):
@@ -241,7 +244,7 @@ class SegmentSettings(StrictModel):
         return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
-    def _check(self) -> "SegmentSettings":
+    def _check(self) -> SegmentSettings:
         if self.k_min > self.k_max:
             raise ValueError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
         if self.criterion == "bic" and self.method != "gmm":
@@ -391,14 +394,14 @@ class Params(StrictModel):
         return raw
 
     @model_validator(mode="after")
-    def _seed_sections(self) -> "Params":
+    def _seed_sections(self) -> Params:
         for section in (self.forecast, self.segment):
             if "seed" not in section.model_fields_set:
                 section.seed = self.seed
         return self
 
     @model_validator(mode="after")
-    def _check_tables(self) -> "Params":
+    def _check_tables(self) -> Params:
         if "sales" not in self.tables:
             raise ValueError("tables.sales is required")
         for name, source in self.tables.items():
@@ -412,9 +415,9 @@ class Params(StrictModel):
                         )
         return self
 
-    def with_data(self, overrides: dict[str, Path]) -> "Params":
+    def with_data(self, overrides: dict[str, Path]) -> Params:
         """A copy with some tables read from other files (the CLI's ``--data TABLE=PATH``)."""
-        tables = dict(self.tables)
+        tables: dict[str, TableSource] = dict(self.tables.items())
         for name, path in overrides.items():
             if name not in TABLES:
                 raise ParamsError(f"--data {name}=...: unknown table {name!r} (known: {', '.join(TABLES)})")

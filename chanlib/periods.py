@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import pandas as pd
 
@@ -43,7 +43,7 @@ COVERAGE_SLACK_DAYS = 7
 #: default of ``periods.complete_tolerance_days``
 COMPLETE_TOLERANCE_DAYS = 0
 
-DateLike = date | str | pd.Timestamp
+DateLike: TypeAlias = date | str | pd.Timestamp
 
 
 def check_grain(period: str) -> int:

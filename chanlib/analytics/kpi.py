@@ -1,8 +1,9 @@
 """Channel KPIs, computed in DuckDB SQL over the store's ``sales`` table.
 
 Headline KPIs cover a trailing window of ``window_months`` months ending at the last sale date (the same "as of"
-date for every region, so regions compare; :mod:`chanlib.periods`), against the same months one year earlier. Growth is left empty
-(``NaN``) — never infinite — when the earlier window has no revenue or the data do not reach back to its start.
+date for every region, so regions compare; :mod:`chanlib.periods`), against the same months one year earlier.
+Growth is left empty (``NaN``) — never infinite — when the earlier window has no revenue or the data do not reach
+back to its start.
 Gross margin needs ``cost``; without it margin columns are ``NaN`` and :func:`missing_inputs` says why.
 
 Examples
@@ -185,8 +186,8 @@ def _sales_view(con: duckdb.DuckDBPyConnection, dims: list[str], period: str | N
         joins.append("LEFT JOIN products p ON p.product_id = s.product_id")
         extra.append("p.category")
     period_sql = f"CAST(date_trunc('{period}', s.date) AS DATE)" if period else "NULL"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW kpi_sales AS SELECT s.*, {', '.join(extra + [period_sql + ' AS period'])} "
-                f"FROM sales s {' '.join(joins)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW kpi_sales AS "
+                f"SELECT s.*, {', '.join(extra + [period_sql + ' AS period'])} FROM sales s {' '.join(joins)}")
 
 
 def _channel_attributes(con: duckdb.DuckDBPyConnection, tables: set[str]) -> list[str]:
@@ -234,11 +235,13 @@ def _concentration(con, keys: list[str]) -> pd.DataFrame:
         FROM sh {_group(keys)}""").df()
 
 
-def _channel_fact_view(con: duckdb.DuckDBPyConnection, name: str, table: str, tables: set[str], period: str | None, date_col: str) -> None:
+def _channel_fact_view(con: duckdb.DuckDBPyConnection, name: str, table: str, tables: set[str], period: str | None,
+                       date_col: str) -> None:
     attrs = "".join(f", c.{a}" for a in _channel_attributes(con, tables))
     join = "LEFT JOIN channels c ON c.channel = t.channel" if attrs else ""
     period_sql = f"CAST(date_trunc('{period}', t.{date_col}) AS DATE)" if period else "NULL"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT t.* EXCLUDE ({date_col}){attrs}, {period_sql} AS period, "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
+                f"SELECT t.* EXCLUDE ({date_col}){attrs}, {period_sql} AS period, "
                 f"CAST(date_trunc('month', t.{date_col}) AS DATE) AS month FROM {table} t {join}")
 
 
@@ -284,6 +287,7 @@ def _inventory(con, keys: list[str], tables: set[str], period: str | None, cols:
         {'LEFT JOIN products p ON p.product_id = i.product_id' if 'products' in tables else ''}""")
     units = "units" if "units" in cols else "NULL"
     period_keys = [k for k in keys if k == "period"]
+    joins = "".join(f" LEFT JOIN {t} USING ({_keys_sql(keys)})" if keys else f" , {t}" for t in ("stock", "sold"))
     return con.execute(f"""
         WITH inv AS (SELECT {_select_keys(keys)} sum(sell_in_units) AS sell_in_units FROM kpi_inventory {_group(keys)}),
         stock AS (SELECT {_select_keys(keys)} sum(on_hand_units) AS on_hand_units
@@ -294,7 +298,7 @@ def _inventory(con, keys: list[str], tables: set[str], period: str | None, cols:
         sold AS (SELECT {_select_keys(keys)} sum({units}) AS sell_out_units FROM kpi_sales
                  WHERE partner_id IN (SELECT partner_id FROM inventory) {_group(keys)})
         SELECT inv.*, stock.on_hand_units, sold.sell_out_units, days.days AS days_in_range
-        FROM inv {''.join(f' LEFT JOIN {t} USING ({_keys_sql(keys)})' if keys else f' , {t}' for t in ('stock', 'sold'))}
+        FROM inv {joins}
         {f'LEFT JOIN days USING ({_keys_sql(period_keys)})' if period_keys else ', days'}
         """).df()
 
@@ -453,7 +457,7 @@ def _derive(frame: pd.DataFrame, keys: list[str], period: str | None, con: duckd
         frame["target_attainment"] = _ratio(frame["targeted_revenue"], frame["target_revenue"])
         frame["projected_revenue"] = frame["targeted_revenue"].astype("float64")
         if period:
-            as_of = pd.Timestamp(con.execute("SELECT max(date) FROM sales").fetchone()[0])
+            as_of = pd.Timestamp(con.execute("SELECT max(date) FROM sales").fetchall()[0][0])
             start = frame["period"]
             end = start + PERIOD_STEP[period] - pd.Timedelta(days=1)
             running = (start <= as_of) & (end > as_of)

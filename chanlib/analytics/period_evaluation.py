@@ -43,16 +43,19 @@ Examples
 ...     "region": "East", "channel": ["web", "web", "web", "shop", "web", "shop"],
 ...     "revenue": [100.0, 90.0, 120.0, 80.0, 150.0, 50.0]})
 >>> cmp = period_comparison({"sales": sales}, "month")
->>> cmp[["channel", "revenue", "revenue_prev", "revenue_ly", "growth_ly"]].to_string(index=False)
-'channel  revenue  revenue_prev  revenue_ly  growth_ly\\n   shop     50.0          80.0         0.0        NaN\\n    web    150.0         120.0        90.0   0.666667'
+>>> print(cmp[["channel", "revenue", "revenue_prev", "revenue_ly", "growth_ly"]].to_string(index=False))
+channel  revenue  revenue_prev  revenue_ly  growth_ly
+   shop     50.0          80.0         0.0        NaN
+    web    150.0         120.0        90.0   0.666667
 >>> dec = mix_volume_decomposition({"sales": sales}, "month", against="previous")
->>> dec[["channel", "change", "volume_effect", "mix_effect"]].round(2).to_string(index=False)
-'channel  change  volume_effect  mix_effect\\n   shop   -30.0            0.0       -30.0\\n    web    30.0            0.0        30.0'
+>>> print(dec[["channel", "change", "volume_effect", "mix_effect"]].round(2).to_string(index=False))
+channel  change  volume_effect  mix_effect
+   shop   -30.0            0.0       -30.0
+    web    30.0            0.0        30.0
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 

@@ -29,10 +29,16 @@ Examples
 ...                       "channel": ["web", "web", "shop"], "revenue": [100.0, 50.0, 80.0],
 ...                       "partner_id": ["p1", "p2", "p3"]})
 >>> con = as_connection({"sales": sales, "market": market})
->>> coverage(con)[["region", "channel", "active_partners", "penetration"]].to_string(index=False)
-'region channel  active_partners  penetration\\n     A    shop              0.0        0.000\\n     A     web              1.0        0.100\\n     B    shop              1.0        0.040\\n     B     web              1.0        0.025'
->>> white_space(con)[["region", "channel", "benchmark_penetration", "headroom", "status"]].to_string(index=False)
-'region channel  benchmark_penetration  headroom           status\\n     B     web                0.08125     112.5 under-penetrated\\n     A    shop                0.04000      40.0         untapped'
+>>> print(coverage(con)[["region", "channel", "active_partners", "penetration"]].to_string(index=False))
+region channel  active_partners  penetration
+     A    shop              0.0        0.000
+     A     web              1.0        0.100
+     B    shop              1.0        0.040
+     B     web              1.0        0.025
+>>> print(white_space(con)[["region", "channel", "benchmark_penetration", "headroom", "status"]].to_string(index=False))
+region channel  benchmark_penetration  headroom           status
+     B     web                0.08125     112.5 under-penetrated
+     A    shop                0.04000      40.0         untapped
 """
 from __future__ import annotations
 

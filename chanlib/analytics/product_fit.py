@@ -36,18 +36,23 @@ Examples
 ...                       "channel": ["web", "web", "shop", "shop"], "product_id": ["p1", "p2", "p1", "p2"],
 ...                       "revenue": [80.0, 20.0, 20.0, 80.0], "cost": [40.0, 10.0, 10.0, 60.0]})
 >>> m = fit_matrix({"sales": sales, "products": products})
->>> m[["category", "channel", "share_index", "margin_pct"]].to_string(index=False)
-'category channel  share_index  margin_pct\\n   Tools    shop          1.6        0.25\\n   Tools     web          0.4        0.50\\n    Toys    shop          0.4        0.50\\n    Toys     web          1.6        0.50'
+>>> print(m[["category", "channel", "share_index", "margin_pct"]].to_string(index=False))
+category channel  share_index  margin_pct
+   Tools    shop          1.6        0.25
+   Tools     web          0.4        0.50
+    Toys    shop          0.4        0.50
+    Toys     web          1.6        0.50
 >>> top_channel_per_category(m).to_dict()
 {'Tools': 'shop', 'Toys': 'web'}
->>> recommendations(m, top_n=2)[["action", "category", "channel", "gap"]].to_string(index=False)
-'action category channel   gap\\n  grow    Tools    shop  30.0\\nreview    Tools     web -30.0'
+>>> print(recommendations(m, top_n=2)[["action", "category", "channel", "gap"]].to_string(index=False))
+action category channel   gap
+  grow    Tools    shop  30.0
+review    Tools     web -30.0
 """
 from __future__ import annotations
 
 import logging
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -151,7 +156,7 @@ def recommendations(matrix: pd.DataFrame, settings: FitSettings | None = None, t
     """Ranked 'grow' and 'review' recommendations from a :func:`fit_matrix` (rules in the module docstring).
 
     Columns: rank, action, category, channel, reason (plain text; escape it for HTML, e.g. through
-    :func:`chanlib.display.table`), revenue, expected_revenue, gap, share_in_channel, share_overall, share_index,
+    :func:`chanlib.report.display.table`), revenue, expected_revenue, gap, share_in_channel, share_overall, share_index,
     margin_pct, channel_margin_pct.
     """
     settings = settings or FitSettings()

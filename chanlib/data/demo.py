@@ -30,10 +30,10 @@ into place; sales are drawn a month at a time, so memory stays bounded for the l
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -227,7 +227,9 @@ class _Sink:
         self.path, self.fmt = path, fmt
         self._target = atomic_path(path)
         self.tmp = self._target.__enter__()
-        self.rows, self._writer, self._fh = 0, None, None
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._fh: TextIO | None = None
 
     def write(self, table: pa.Table) -> None:
         if self.fmt == "parquet":
@@ -358,6 +360,7 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
     Returns revenue per month x (region x channel), per month x (region x category), units per month x (partner x
     stocked product), and day and partner of the orders that answered the survey.
     """
+    assert w.lam is not None and w.spike is not None and w.bulk is not None and w.anomalies is not None  # _intensity
     p_reg, p_ch, margin = w.col("region_i"), w.col("channel_i"), w.col("margin")
     n_p, n_reg, n_ch, n_cat = len(p_reg), w.spec.regions, len(CHANNELS), len(CATEGORIES)
     combo, lam, erratic = w.combo, w.lam, w.col("segment_i") == 3
@@ -543,6 +546,7 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
         rows[name] = _write(df, out / f"{name}.{ext}", spec.fmt)
 
     p_seg, an = w.col("segment_i"), w.anomalies
+    assert an is not None  # set by _intensity
     truth = {
         "partner_segments": pd.DataFrame({"partner_id": w.col("partner_id"), "segment": np.array(SEGMENTS)[p_seg]}),
         "declining_partners": w.partners.loc[p_seg == 2, ["partner_id"]],

@@ -11,8 +11,9 @@ What is a row problem (the row is set aside in ``<store>_rejects/<table>.csv`` w
 ``missing_<col>`` (a required value is empty), ``unparseable_<col>`` (a value that is not a date/number),
 ``negative_<col>`` (a negative amount where params do not allow returns), ``duplicate_row`` (a sales line seen
 before: every source column equal; the first one is kept), ``duplicate_key`` (a second row for the same key of a
-master or plan table, e.g. the same partner_id or the same period/region/channel target) and ``unknown_<col>`` (a key of an optional table that
-matches nothing in the table it refers to). Each rejected row is counted once, under its first reason.
+master or plan table, e.g. the same partner_id or the same period/region/channel target) and ``unknown_<col>`` (a
+key of an optional table that matches nothing in the table it refers to). Each rejected row is counted once, under
+its first reason.
 
 Row numbers count like a spreadsheet: the header is row 1, the first record row 2.
 """
@@ -26,11 +27,11 @@ import duckdb
 import pandas as pd
 
 from chanlib.config import Params, TableSource
-from chanlib.errors import DataError
 from chanlib.data.schema import TABLES, TableSpec
 from chanlib.data.store import has_table
 from chanlib.data.store import quote_ident as _q
 from chanlib.data.store import quote_literal as _lit
+from chanlib.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ class QualityReport:
         """A plain-text summary for the terminal."""
         lines = []
         for t in self.tables:
-            lines.append(f"{t.table:<10} {t.file}: read {t.rows_read:,}, kept {t.rows_kept:,}, rejected {t.rows_rejected:,}")
+            lines.append(f"{t.table:<10} {t.file}: read {t.rows_read:,}, kept {t.rows_kept:,}, "
+                         f"rejected {t.rows_rejected:,}")
             for reason, count in sorted(t.rejected.items(), key=lambda kv: -kv[1]):
                 rows = ", ".join(map(str, t.examples.get(reason, [])))
                 lines.append(f"{'':<10}   {reason}: {count:,} (rows {rows})")
@@ -123,7 +125,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, name: str, source: TableSource) ->
     except (duckdb.Error, ValueError, UnicodeDecodeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot be read as {fmt} (table {name}): {first}") from None
-    count = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+    count = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
     if count == 0:
         raise DataError(f"{path}: no data rows (table {name})")
     con.execute(f"ALTER TABLE {raw} ADD COLUMN {ROW} BIGINT")
@@ -192,9 +194,10 @@ def _check_whole_columns(con: duckdb.DuckDBPyConnection, raw: str, source: Table
             continue
         try:
             parsed, present = con.execute(
-                f"SELECT count({col.parsed_sql}), count({col.source_sql}) FROM {raw}").fetchone()
+                f"SELECT count({col.parsed_sql}), count({col.source_sql}) FROM {raw}").fetchall()[0]
         except duckdb.Error as exc:
-            raise DataError(f"{source.path}: column {col.label} cannot be computed: {str(exc).splitlines()[0]}") from None
+            raise DataError(f"{source.path}: column {col.label} cannot be computed: "
+                            f"{str(exc).splitlines()[0]}") from None
         if present and not parsed:
             examples = [r[0] for r in con.execute(
                 f"SELECT {ROW} FROM {raw} WHERE {col.source_sql} IS NOT NULL ORDER BY {ROW} LIMIT 5").fetchall()]
@@ -263,10 +266,11 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, source: TableSource, p
     quality = TableQuality(name, str(source.path), rows_read, rows_read - sum(counts.values()), counts, examples)
     share = quality.rows_rejected / rows_read
     if share > params.validation.max_reject_share:
-        top = max(counts, key=counts.get)
+        top = max(counts, key=lambda r: counts[r])
         raise DataError(
             f"{source.path}: {share:.1%} of rows rejected (max {params.validation.max_reject_share:.1%}); "
-            f"most common: {top} in column {_reason_column(top, columns)} {counts[top]:,} rows (rows {_rows(examples[top])})"
+            f"most common: {top} in column {_reason_column(top, columns)} {counts[top]:,} rows "
+            f"(rows {_rows(examples[top])})"
         )
     con.execute(f"DROP TABLE typed_{name}")
     con.execute(f"DROP TABLE {raw}")

@@ -9,7 +9,7 @@ them. Types are one of ``"date"``, ``"float"`` (float64 amounts and quantities) 
 
 Examples
 --------
->>> from chanlib.schema import TABLES
+>>> from chanlib.data.schema import TABLES
 >>> TABLES["sales"].required
 ('date', 'region', 'channel', 'revenue')
 >>> TABLES["sales"].types["revenue"]
@@ -133,6 +133,3 @@ TABLES: dict[str, TableSpec] = {
         unique=("period", "region", "category"),
     ),
 }
-
-#: the only table a run cannot do without
-REQUIRED_TABLES: tuple[str, ...] = ("sales",)

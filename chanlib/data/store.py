@@ -123,7 +123,7 @@ def is_fresh(params: Params) -> bool:
     return recorded == fingerprint(params)
 
 
-def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: "pd.DataFrame") -> None:
+def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     """Create (or replace) ``table`` from a DataFrame (DuckDB reads the local ``frame`` by name)."""
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame")
 
@@ -149,11 +149,11 @@ def regions(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r for (r,) in con.execute("SELECT DISTINCT region FROM sales ORDER BY region").fetchall()]
 
 
-def date_bounds(con: duckdb.DuckDBPyConnection) -> tuple["pd.Timestamp", "pd.Timestamp"]:
+def date_bounds(con: duckdb.DuckDBPyConnection) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last sale date; :class:`~chanlib.errors.MissingInput` when the sales table has no rows."""
     import pandas as pd
 
-    first, last = con.execute("SELECT min(date), max(date) FROM sales").fetchone()
+    first, last = con.execute("SELECT min(date), max(date) FROM sales").fetchall()[0]
     if last is None:
         raise MissingInput("sales", "the sales table has no rows")
     return pd.Timestamp(first), pd.Timestamp(last)
@@ -191,7 +191,8 @@ def as_connection(data: Tables) -> duckdb.DuckDBPyConnection:
         spec = TABLES[name]
         missing = [c for c in spec.required if c not in frame.columns]
         if missing:
-            raise DataError(f"{name}: missing column(s) {', '.join(missing)} (has {', '.join(map(str, frame.columns))})")
+            raise DataError(f"{name}: missing column(s) {', '.join(missing)} "
+                            f"(has {', '.join(map(str, frame.columns))})")
         exprs = []
         for column in frame.columns:
             kind = spec.types.get(str(column))
@@ -220,7 +221,7 @@ def has_result(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return has_table(con, result_table(name))
 
 
-def read_result(con: duckdb.DuckDBPyConnection, name: str, region: str | None = None) -> "pd.DataFrame":
+def read_result(con: duckdb.DuckDBPyConnection, name: str, region: str | None = None) -> pd.DataFrame:
     """One stored result, optionally only one region's rows."""
     table = result_table(name)
     if region is None:

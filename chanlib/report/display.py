@@ -40,7 +40,7 @@ def table(frame: pd.DataFrame, money_columns: Iterable[str] = (), percent_column
 
 
 def markdown(text: str) -> Markdown:
-    """Markdown built by :mod:`chanlib.narrative` (which has already escaped data-derived names)."""
+    """Markdown built by :mod:`chanlib.report.narrative` (which has already escaped data-derived names)."""
     return Markdown(text)
 
 

@@ -19,7 +19,6 @@ import html
 import logging
 import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -148,7 +147,8 @@ class _ReportPreprocessor(Preprocessor):
                     kept.append(output)
             cell.outputs = kept
         if any(dropped.values()):
-            log.debug("left out of the report: %s", ", ".join(f"{n} {kind} output(s)" for kind, n in dropped.items() if n))
+            log.debug("left out of the report: %s",
+                      ", ".join(f"{n} {kind} output(s)" for kind, n in dropped.items() if n))
         return nb, resources
 
 
@@ -303,9 +303,11 @@ _HTTP = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"')\s;]+)\1""", re.IGNORECASE)
 _CSS_URL = re.compile(r"""url\(\s*(["']?)(.*?)\1\s*\)""", re.IGNORECASE | re.DOTALL)
-_SCRIPT_URL = re.compile(r"""(?:\bhttps?:)//[^\s"'`<>)\\]+|(?<=["'`])//[a-z0-9-]+(?:\.[a-z0-9-]+)+[^\s"'`<>)\\]*""", re.IGNORECASE)
+_SCRIPT_URL = re.compile(r"""(?:\bhttps?:)//[^\s"'`<>)\\]+"""
+                         r"""|(?<=["'`])//[a-z0-9-]+(?:\.[a-z0-9-]+)+[^\s"'`<>)\\]*""", re.IGNORECASE)
 #: <script type> values that are executed; anything else (JSON, widget state, templates) is inert data
-_JS_TYPES = frozenset({"", "text/javascript", "application/javascript", "module", "text/ecmascript", "application/ecmascript"})
+_JS_TYPES = frozenset({"", "text/javascript", "application/javascript", "module", "text/ecmascript",
+                       "application/ecmascript"})
 
 
 def _is_local(value: str) -> bool:
@@ -383,12 +385,12 @@ def external_references(html: str) -> list[str]:
     """Every reference in the HTML that would make a browser fetch something from outside the file.
 
     Flags the ``src``/``href``/``srcset``/``data``/``poster`` of elements the browser loads (``<script>``, ``<link>``,
-    ``<img>``, ``<iframe>``, ``<video>``, ``<object>``, SVG ``<image>``/``<use>``, ...) unless it is a ``data:`` URI or a
-    ``#fragment`` -- relative paths count, they are files next to the report --, any other ``src``/``href`` that is an
+    ``<img>``, ``<iframe>``, ``<video>``, ``<object>``, SVG ``<image>``/``<use>``, ...) unless it is a ``data:`` URI or
+    a ``#fragment`` -- relative paths count, they are files next to the report --, any other ``src``/``href`` that is an
     ``http(s)://`` or ``//`` URL, CSS ``@import`` and ``url(...)`` in ``<style>`` elements and ``style`` attributes,
-    ``http(s)`` URLs inside executable inline ``<script>`` code (how the lab template loads the widget manager), and
-    the same inside an ``<iframe srcdoc>``. ``<a href>``/``<area href>`` hyperlinks are navigation, not fetches, and are
-    not flagged; neither are inert ``<script type="application/json">``-style data blocks. Returns the references in
+    ``http(s)`` URLs inside executable inline ``<script>`` code (how the lab template loads the widget manager), and the
+    same inside an ``<iframe srcdoc>``. ``<a href>``/``<area href>`` hyperlinks are navigation, not fetches, and are not
+    flagged; neither are inert ``<script type="application/json">``-style data blocks. Returns the references in
     document order without duplicates.
 
     Examples
@@ -397,10 +399,12 @@ def external_references(html: str) -> list[str]:
     ['https://cdn.example.org/require.js']
     >>> external_references('<link rel="stylesheet" href="//fonts.example.com/css"><img src="logo.png">')
     ['//fonts.example.com/css', 'logo.png']
-    >>> external_references('<style>@import url("https://x.example/a.css"); b {background: url(http://x.example/b.png)}</style>')
+    >>> external_references('<style>@import url("https://x.example/a.css"); '
+    ...                     'b {background: url(http://x.example/b.png)}</style>')
     ['https://x.example/a.css', 'http://x.example/b.png']
     >>> external_references('<a href="https://example.com/docs">docs</a> <a href="#top">top</a> '
-    ...                     '<img src="data:image/png;base64,iVBORw0KGgo="> <div style="background:url(data:,x)"></div>')
+    ...                     '<img src="data:image/png;base64,iVBORw0KGgo="> '
+    ...                     '<div style="background:url(data:,x)"></div>')
     []
     """
     scanner = _ReferenceScanner()

@@ -35,7 +35,7 @@ def _missing(value: object) -> bool:
 
 def money(value: float | None, currency: str, compact: bool = False) -> str:
     """An amount with the currency code; ``compact`` gives 1.23M / 45.6k."""
-    if _missing(value):
+    if value is None or _missing(value):
         return "n/a"
     value = float(value)
     sign, value = ("-" if value < 0 else ""), abs(value)
@@ -49,18 +49,18 @@ def money(value: float | None, currency: str, compact: bool = False) -> str:
 
 def percent(value: float | None, signed: bool = True) -> str:
     """A ratio as a percentage with one decimal, ``n/a`` when undefined."""
-    if _missing(value) or math.isinf(float(value)):
+    if value is None or _missing(value) or math.isinf(float(value)):
         return "n/a"
     return f"{float(value):+.1%}" if signed else f"{float(value):.1%}"
 
 
 def number(value: float | None) -> str:
     """A count or quantity with thousands separators."""
-    return "n/a" if _missing(value) else f"{float(value):,.0f}"
+    return "n/a" if value is None or _missing(value) else f"{float(value):,.0f}"
 
 
 def headline_sentence(row: pd.Series, currency: str, window_months: int) -> str:
-    """Two sentences on a region's headline KPIs (``row`` is one row of :func:`chanlib.kpi.headline`)."""
+    """Two sentences on a region's headline KPIs (``row`` is one row of :func:`chanlib.analytics.kpi.headline`)."""
     start, end = pd.Timestamp(row["window_start"]).date(), pd.Timestamp(row["window_end"]).date()
     text = (f"In the {window_months} months from {start} to {end}, **{esc(row['region'])}** sold "
             f"**{money(row['revenue'], currency)}**")
@@ -69,7 +69,8 @@ def headline_sentence(row: pd.Series, currency: str, window_months: int) -> str:
     text += "."
     growth = row.get("growth_yoy")
     if _missing(growth):
-        text += " Growth against the same months a year earlier cannot be computed: the data do not reach back that far."
+        text += (" Growth against the same months a year earlier cannot be computed: the data do not reach back "
+                 "that far.")
     else:
         direction = "up" if growth >= 0 else "down"
         text += (f" That is {direction} **{percent(abs(growth), signed=False)}** on the same months a year earlier "
@@ -104,7 +105,7 @@ def trend_sentence(monthly: pd.DataFrame, currency: str) -> str:
     return text + " compared with the year before."
 
 
-# --- channel evaluation (chanlib.fit, chanlib.planning, chanlib.evaluation) -----------------------------------------
+# --- channel evaluation (chanlib.analytics: product_fit, planning, period_evaluation) ------------------------------
 
 def period_total_sentence(region: str, label: str, revenue: float, prev_label: str, revenue_prev: float,
                           ly_label: str, revenue_ly: float, currency: str) -> str:
@@ -112,7 +113,8 @@ def period_total_sentence(region: str, label: str, revenue: float, prev_label: s
 
     >>> period_total_sentence("A & B", "December 2025", 120.0, "November 2025", 100.0, "December 2024",
     ...                       float("nan"), "EUR")
-    'In December 2025 **A &amp; B** sold **EUR 120**, +20.0% on November 2025 (EUR 100); the data do not reach back to December 2024.'
+    'In December 2025 **A &amp; B** sold **EUR 120**, +20.0% on November 2025 (EUR 100); the data do not reach back
+    to December 2024.'
     """
     parts, missing = [], []
     bases = [(prev_label, revenue_prev)] + ([(ly_label, revenue_ly)] if ly_label != prev_label else [])
@@ -135,7 +137,8 @@ def channel_change_sentence(channel: str, region: str | None, base_label: str, r
     """One sentence on a channel's revenue change, split into volume and mix effects.
 
     >>> channel_change_sentence("web <x>", None, "December 2024", 150.0, 90.0, 20.0, 40.0, 0.75, 0.6, "EUR")
-    '**web &lt;x&gt;** rose by EUR 60 (+66.7%) on December 2024 to EUR 150: EUR 20 from the overall change in revenue (volume) and EUR 40 from its share of the mix (75.0%, was 60.0%).'
+    '**web &lt;x&gt;** rose by EUR 60 (+66.7%) on December 2024 to EUR 150: EUR 20 from the overall change in
+    revenue (volume) and EUR 40 from its share of the mix (75.0%, was 60.0%).'
     """
     name = f"**{esc(channel)}**" + (f" in {esc(region)}" if region is not None else "")
     change = revenue - revenue_base
@@ -152,13 +155,14 @@ def channel_change_sentence(channel: str, region: str | None, base_label: str, r
 
 
 def fit_recommendation_sentence(row: pd.Series, currency: str) -> str:
-    """One sentence for a row of :func:`chanlib.fit.recommendations` (names escaped).
+    """One sentence for a row of :func:`chanlib.analytics.product_fit.recommendations` (names escaped).
 
     >>> row = pd.Series({"action": "grow", "category": "Toys & Games", "channel": "web", "share_index": 2.5,
     ...                  "share_in_channel": 0.25, "share_overall": 0.1, "margin_pct": 0.3,
     ...                  "channel_margin_pct": 0.28, "gap": 1500.0})
     >>> fit_recommendation_sentence(row, "EUR")
-    '**Grow Toys &amp; Games in web**: it is 25.0% of the channel against 10.0% overall (share index 2.50), EUR 1,500 above an average mix, at a 30.0% margin (channel 28.0%).'
+    '**Grow Toys &amp; Games in web**: it is 25.0% of the channel against 10.0% overall (share index 2.50), EUR
+    1,500 above an average mix, at a 30.0% margin (channel 28.0%).'
     """
     gap = row["gap"]
     where = "above" if gap >= 0 else "below"
@@ -173,12 +177,13 @@ def fit_recommendation_sentence(row: pd.Series, currency: str) -> str:
 
 
 def white_space_sentence(row: pd.Series, currency: str) -> str:
-    """One sentence for a row of :func:`chanlib.planning.white_space` (names escaped).
+    """One sentence for a row of :func:`chanlib.analytics.planning.white_space` (names escaped).
 
     >>> row = pd.Series({"region": "North", "channel": "web", "revenue": 0.0, "market_size": 1e6,
     ...                  "penetration": 0.0, "benchmark_penetration": 0.02, "headroom": 20000.0})
     >>> white_space_sentence(row, "EUR")
-    '**web in North**: no sales yet in a market of EUR 1,000,000; at the peer benchmark of 2.0% penetration that is EUR 20,000.'
+    '**web in North**: no sales yet in a market of EUR 1,000,000; at the peer benchmark of 2.0% penetration that is
+    EUR 20,000.'
     """
     head = f"**{esc(row['channel'])} in {esc(row['region'])}**: "
     if row["revenue"] <= 0:
@@ -191,7 +196,7 @@ def white_space_sentence(row: pd.Series, currency: str) -> str:
 
 
 def channel_kpi_sentence(frame: pd.DataFrame, region: str, period_label: str) -> str:
-    """A few sentences on a region's channel KPIs for one period (rows of :func:`chanlib.kpi.kpi_table`)."""
+    """A few sentences on a region's channel KPIs for one period (rows of :func:`chanlib.analytics.kpi.kpi_table`)."""
     if frame.empty:
         return f"{esc(region)} has no channel sales in {esc(period_label)}."
     parts = []
@@ -259,7 +264,7 @@ PROFILE_LABELS = {
     "volatility": "Volatility (CV)", "margin": "Gross margin", "online_share": "Online share",
     "recency_days": "Days since last sale", "target_attainment": "Target attainment", "sell_through": "Sell-through",
 }
-#: labels of profile columns to format as money / as percentages (for :func:`chanlib.display.table`)
+#: labels of profile columns to format as money / as percentages (for :func:`chanlib.report.display.table`)
 PROFILE_MONEY = ["Revenue, median"]
 PROFILE_PERCENT = ["Share of partners", "Share of revenue", "Gross margin", "Online share", "Target attainment",
                    "Sell-through"]
@@ -269,7 +274,7 @@ def profile_table(profiles: pd.DataFrame) -> pd.DataFrame:
     """The profile of every segment with readable column labels (see :data:`PROFILE_MONEY`, :data:`PROFILE_PERCENT`).
 
     Growth is a signed percentage (text); volatility and days are rounded numbers; the rest is left to
-    :func:`chanlib.display.table` with :data:`PROFILE_MONEY` and :data:`PROFILE_PERCENT`.
+    :func:`chanlib.report.display.table` with :data:`PROFILE_MONEY` and :data:`PROFILE_PERCENT`.
     """
     shown = profiles[[c for c in PROFILE_LABELS if c in profiles.columns]].copy()
     if "growth" in shown.columns:

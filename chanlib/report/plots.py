@@ -1,7 +1,7 @@
 """Every chart chanlib draws, in one style.
 
 Charts are built on explicit :class:`matplotlib.figure.Figure` objects (no pyplot state), so a notebook cell shows
-exactly the figure it asks for, via :func:`chanlib.display.figure`.
+exactly the figure it asks for, via :func:`chanlib.report.display.figure`.
 
 Examples
 --------
@@ -14,6 +14,8 @@ Examples
 """
 from __future__ import annotations
 
+from typing import cast
+
 import matplotlib
 
 matplotlib.use("Agg", force=False)
@@ -22,7 +24,9 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
 from chanlib.report.narrative import money  # noqa: E402
 
@@ -41,10 +45,15 @@ STYLE = {
 }
 
 
-def _figure(figsize: tuple[float, float] = FIGSIZE) -> tuple[Figure, object]:
+def _figure(figsize: tuple[float, float] = FIGSIZE) -> tuple[Figure, Axes]:
     sns.set_theme(style="whitegrid", palette=PALETTE, rc=STYLE)
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
+
+
+def _bars(ax: Axes) -> list[Rectangle]:
+    """The bars of a bar plot on ``ax`` (matplotlib types ``ax.patches`` as the base class ``Patch``)."""
+    return cast("list[Rectangle]", list(ax.patches))
 
 
 def _finish_heatmap(ax, title: str) -> None:
@@ -95,7 +104,7 @@ def channel_mix(frame: pd.DataFrame, currency: str) -> Figure:
     ordered = frame.sort_values("share", ascending=False)
     sns.barplot(data=ordered, y="channel", x="share", hue="channel", legend=False, ax=ax, orient="h",
                 palette=palette(ordered["channel"].tolist()))
-    for patch, (_, row) in zip(ax.patches, ordered.iterrows()):
+    for patch, (_, row) in zip(_bars(ax), ordered.iterrows()):
         ax.annotate(f"{row['share']:.0%}  {money(row['revenue'], currency, compact=True)}",
                     (patch.get_width(), patch.get_y() + patch.get_height() / 2),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
@@ -107,10 +116,11 @@ def channel_mix(frame: pd.DataFrame, currency: str) -> Figure:
     return fig
 
 
-# --- channel evaluation (chanlib.fit, chanlib.planning, chanlib.evaluation) -----------------------------------------
+# --- channel evaluation (chanlib.analytics: product_fit, planning, period_evaluation) ------------------------------
 
 def fit_heatmap(matrix: pd.DataFrame) -> Figure:
-    """Category x channel share index (:func:`chanlib.fit.fit_matrix`), coloured on a log scale around 1.
+    """Category x channel share index (:func:`chanlib.analytics.product_fit.fit_matrix`), coloured on a log scale
+    around 1.
 
     >>> m = pd.DataFrame({"category": ["A", "A", "B", "B"], "channel": ["web", "shop"] * 2,
     ...                   "share_index": [2.0, 0.5, 0.5, 2.0]})
@@ -131,7 +141,7 @@ def fit_heatmap(matrix: pd.DataFrame) -> Figure:
 
 
 def white_space_bars(frame: pd.DataFrame, currency: str) -> Figure:
-    """Horizontal bars of headroom per region x channel cell (:func:`chanlib.planning.white_space`).
+    """Horizontal bars of headroom per region x channel cell (:func:`chanlib.analytics.planning.white_space`).
 
     >>> f = pd.DataFrame({"region": ["N", "S"], "channel": ["web", "shop"], "headroom": [2e5, 1e5],
     ...                   "penetration": [0.0, 0.01], "benchmark_penetration": [0.03, 0.02]})
@@ -158,7 +168,7 @@ def white_space_bars(frame: pd.DataFrame, currency: str) -> Figure:
 def mix_volume_waterfall(frame: pd.DataFrame, currency: str, base_label: str = "Base period",
                          current_label: str = "This period") -> Figure:
     """Waterfall from the base period's revenue through the volume effect and each channel's mix effect to this
-    period's revenue, for one region (:func:`chanlib.evaluation.mix_volume_decomposition`).
+    period's revenue, for one region (:func:`chanlib.analytics.period_evaluation.mix_volume_decomposition`).
 
     >>> f = pd.DataFrame({"region": ["E", "E"], "channel": ["web", "shop"], "revenue": [150.0, 50.0],
     ...                   "revenue_base": [90.0, 0.0], "volume_effect": [60.0, 50.0], "mix_effect": [0.0, 0.0]})
@@ -223,12 +233,13 @@ def metric_bars(frame: pd.DataFrame, column: str, title: str, kind: str = "perce
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    low, high = min(0.0, float(shown[column].min()) if len(shown) else 0.0), float(shown[column].max()) if len(shown) else 1.0
+    low = min(0.0, float(shown[column].min()) if len(shown) else 0.0)
+    high = float(shown[column].max()) if len(shown) else 1.0
     ax.set_xlim(low * 1.3, max(high * 1.25, (reference or 0) * 1.1, 1e-9))
     return fig
 
 
-# -- segmentation (chanlib.segment) -------------------------------------------------------------------------------
+# -- segmentation (chanlib.analytics.segment) -----------------------------------------------------------------------
 
 def _segment_label(frame: pd.DataFrame) -> pd.Series:
     return frame["segment_id"].astype(int).astype(str) + " · " + frame["segment_name"].astype(str)
@@ -244,13 +255,14 @@ def _segment_colours(frame: pd.DataFrame) -> dict[str, tuple[float, float, float
 def segment_sizes(sizes: pd.DataFrame) -> Figure:
     """Horizontal bars of partners per segment, annotated with the share of revenue.
 
-    ``sizes``: segment_id, segment_name, partners and optionally revenue_share (:func:`chanlib.segment.region_sizes`).
+    ``sizes``: segment_id, segment_name, partners and optionally revenue_share
+    (:func:`chanlib.analytics.segment.region_sizes`).
     """
     ordered = sizes.sort_values("segment_id").assign(label=lambda f: _segment_label(f))
     fig, ax = _figure((9.0, 0.5 * max(len(ordered), 3) + 1.2))
     sns.barplot(data=ordered, y="label", x="partners", hue="label", legend=False, ax=ax, orient="h",
                 palette=_segment_colours(ordered))
-    for patch, (_, row) in zip(ax.patches, ordered.iterrows()):
+    for patch, (_, row) in zip(_bars(ax), ordered.iterrows()):
         text = f"{int(row['partners'])}"
         if "revenue_share" in row and pd.notna(row["revenue_share"]):
             text += f"  ({row['revenue_share']:.0%} of revenue)"
@@ -291,7 +303,7 @@ def segment_map(points: pd.DataFrame, region: str | None = None) -> Figure:
 def segment_profile(deviations: pd.DataFrame, names: dict[int, str] | None = None) -> Figure:
     """Heat map of how each segment's centre differs from all partners, per feature, in robust units (IQRs).
 
-    ``deviations``: segment_id and one column per feature (:attr:`chanlib.segment.SegmentResult.deviations`).
+    ``deviations``: segment_id and one column per feature (:attr:`chanlib.analytics.segment.SegmentResult.deviations`).
     """
     frame = deviations.set_index("segment_id") if "segment_id" in deviations.columns else deviations
     frame = frame.sort_index()
@@ -309,7 +321,7 @@ def segment_profile(deviations: pd.DataFrame, names: dict[int, str] | None = Non
 def abc_xyz_heatmap(matrix: pd.DataFrame, what: str = "partners", value: str = "revenue") -> Figure:
     """The ABC x XYZ matrix: each cell's share of revenue (colour) with its count of items.
 
-    ``matrix``: abc, xyz, items, value_share (:func:`chanlib.segment.abc_xyz_matrix`, one group).
+    ``matrix``: abc, xyz, items, value_share (:func:`chanlib.analytics.segment.abc_xyz_matrix`, one group).
     """
     share = matrix.pivot_table(index="abc", columns="xyz", values="value_share", aggfunc="sum", fill_value=0.0)
     items = matrix.pivot_table(index="abc", columns="xyz", values="items", aggfunc="sum", fill_value=0)
@@ -372,8 +384,8 @@ def forecast_panels(actuals: pd.DataFrame, forecasts: pd.DataFrame, currency: st
 def accuracy_history(frame: pd.DataFrame) -> Figure:
     """sMAPE of earlier builds' forecasts per level, by the build's cutoff (``frame``: cutoff, level, smape).
 
-    >>> f = pd.DataFrame({"cutoff": pd.to_datetime(["2025-06-30", "2025-09-30"] * 2), "level": ["total"] * 2 + ["region"] * 2,
-    ...                   "smape": [4.0, 5.0, 8.0, 7.0]})
+    >>> f = pd.DataFrame({"cutoff": pd.to_datetime(["2025-06-30", "2025-09-30"] * 2),
+    ...                   "level": ["total"] * 2 + ["region"] * 2, "smape": [4.0, 5.0, 8.0, 7.0]})
     >>> accuracy_history(f).axes[0].get_ylabel()
     'sMAPE (%)'
     """

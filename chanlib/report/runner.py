@@ -25,6 +25,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import yaml
@@ -37,6 +38,9 @@ from chanlib.data import store
 from chanlib.errors import ChanlibError, DataError
 from chanlib.io import point_symlink, write_text
 from chanlib.report.narrative import money, number, percent
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +133,18 @@ def render_region(notebook: str, run_dir: str, region: str, slug: str, params_pa
     return RegionResult(region, slug, "ok", html_path.name, out_nb.name, time.perf_counter() - started)
 
 
-def _executor(workers: int, scheduler: str | None) -> tuple[Executor, object | None]:
+def _executor(workers: int, scheduler: str | None) -> tuple[Executor, Client | None]:
     if scheduler:
         from distributed import Client
 
         client = Client(scheduler)
         return client.get_executor(pure=False), client
     return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")), None
+
+
+def _rendered(result: RegionResult | None, run_dir: Path) -> bool:
+    """Whether ``result`` (of an earlier run into ``run_dir``) has a report page that is still there."""
+    return result is not None and result.html is not None and (run_dir / result.html).exists()
 
 
 def _run_params_file(params: Params, run_dir: Path) -> Path:
@@ -193,7 +202,7 @@ def run_report(params: Params, regions: list[str] | None = None, workers: int | 
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     params_file = _run_params_file(params, run_dir)
 
-    todo = [r for r in chosen if r not in previous or not (run_dir / previous[r].html).exists()]
+    todo = [r for r in chosen if not _rendered(previous.get(r), run_dir)]
     workers = workers or params.report.workers or os.cpu_count() or 1
     results = {r: previous[r] for r in chosen if r not in todo}
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import duckdb
 import pandas as pd
@@ -24,10 +24,27 @@ from chanlib.data import store
 from chanlib.errors import DataError, MissingInput
 from chanlib.report import narrative, plots
 from chanlib.report.display import HTML, figure, markdown, note, table
-from chanlib.report.narrative import (channel_kpi_sentence, esc, fit_recommendation_sentence, headline_sentence,
-                                      mix_sentence, money, number, percent, trend_sentence, white_space_sentence)
+from chanlib.report.narrative import (
+    channel_kpi_sentence,
+    esc,
+    fit_recommendation_sentence,
+    headline_sentence,
+    mix_sentence,
+    money,
+    number,
+    percent,
+    trend_sentence,
+    white_space_sentence,
+)
 
 log = logging.getLogger(__name__)
+
+
+class PeriodArgs(TypedDict):
+    """Keyword arguments of the period analyses: when a period counts as complete and as covered."""
+
+    tolerance_days: int
+    slack_days: int
 
 
 @dataclass
@@ -44,13 +61,14 @@ class RegionContext:
         return self.params.currency
 
     @property
-    def period_args(self) -> dict[str, int]:
+    def period_args(self) -> PeriodArgs:
         """The params' notion of a complete and of a covered period, as keyword arguments of the analyses."""
         return {"tolerance_days": self.params.periods.complete_tolerance_days,
                 "slack_days": self.params.periods.coverage_slack_days}
 
 
-def open_region(region: str, params_path: str | Path | None = None, store_path: str | Path | None = None) -> RegionContext:
+def open_region(region: str, params_path: str | Path | None = None,
+                store_path: str | Path | None = None) -> RegionContext:
     """Open the store read-only for one region.
 
     Without ``store_path`` the store of the params file is used, and built first if it is missing or stale (so the
@@ -166,7 +184,8 @@ def channel_kpis(ctx: RegionContext) -> list[Any]:
     current = frame[pd.to_datetime(frame["period"]) == start].sort_values("revenue", ascending=False)
     out: list[Any] = [markdown(channel_kpi_sentence(current, ctx.region, label))]
     if "target_attainment" in current and current["target_attainment"].notna().any():
-        out.append(figure(plots.metric_bars(current, "target_attainment", f"Target attainment, {label}", reference=1.0)))
+        out.append(figure(plots.metric_bars(current, "target_attainment", f"Target attainment, {label}",
+                                            reference=1.0)))
     if "channel_roi" in current and current["channel_roi"].notna().any():
         out.append(figure(plots.metric_bars(current, "channel_roi",
                                             f"Channel ROI, {label}: (gross margin - channel costs) / channel costs")))
@@ -177,10 +196,10 @@ def channel_kpis(ctx: RegionContext) -> list[Any]:
         if kind == "number":
             shown[column] = [number(v) if column != "weeks_of_supply" else
                              ("n/a" if pd.isna(v) else f"{v:.1f}") for v in shown[column]]
-    out.append(table(shown.rename(columns=lambda c: c.replace("_", " ")),
-                     money_columns=[c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "money"],
-                     percent_columns=[c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "percent"],
-                     currency=ctx.currency))
+    money_columns = [c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "money"]
+    percent_columns = [c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "percent"]
+    out.append(table(shown.rename(columns=lambda c: c.replace("_", " ")), money_columns=money_columns,
+                     percent_columns=percent_columns, currency=ctx.currency))
     out += [note(f"{item.replace('_', ' ').capitalize()}: left out because {why}.")
             for item, why in store.omitted(ctx.con, "kpi_region_channel_quarter").items() if item != "market"]
     return out
@@ -247,7 +266,8 @@ def period_evaluation(ctx: RegionContext) -> list[Any]:
         p = evaluation.latest_complete_period(ctx.con, grain, **ctx.period_args)
     except MissingInput as exc:
         return _left_out("The period evaluation", exc)
-    against, base_label = ("last_year", p.ly_label) if p.ly_covered else ("previous", p.prev_label)
+    against: Literal["last_year", "previous"] = "last_year" if p.ly_covered else "previous"
+    base_label = p.ly_label if p.ly_covered else p.prev_label
     if against == "previous" and not p.prev_covered:
         return [note(f"The period evaluation is left out: the data do not cover the {grain} before {p.label}.")]
     comparison = evaluation.period_comparison(ctx.con, grain, region=ctx.region, **ctx.period_args)
@@ -269,7 +289,8 @@ def period_evaluation(ctx: RegionContext) -> list[Any]:
 def segments(ctx: RegionContext) -> list[Any]:
     """Partner segments (computed once for all regions): sizes, profiles, a 2-D map, and the ABC x XYZ matrices."""
     if not store.has_result(ctx.con, "segment_partners"):
-        return [note("Segments are left out: the sales have no partner_id to segment partners by.")]
+        reason = store.omitted(ctx.con, "segment_partners").get("*", "the store holds no partner segments")
+        return [note(f"Segments are left out: {esc(reason)}.")]
     seg = store.read_result(ctx.con, "segment_partners")
     sizes = region_sizes(seg, ctx.region)
     if sizes.empty:

@@ -8,7 +8,8 @@ Long format everywhere: ``unique_id, ds, y`` in; ``unique_id, ds, model, yhat, l
   OLS, MinT shrink)
 
 The statistical models come from statsforecast when it is installed (compiled, far faster than the equivalent
-statsmodels code for ETS, Theta, CES and ARIMA) and from statsmodels otherwise; see :mod:`chanlib.forecast.models`.
+statsmodels code for ETS, Theta, CES and ARIMA) and from statsmodels otherwise; see
+:mod:`chanlib.analytics.forecast.models`.
 """
 from __future__ import annotations
 

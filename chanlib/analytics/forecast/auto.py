@@ -1,13 +1,13 @@
 """Automatic forecasting of many series: :func:`forecast` and the estimator :class:`AutoForecaster`.
 
-Every series is forecast independently (see :mod:`chanlib.forecast.pipeline`); with ``n_jobs > 1`` the series are
-cut into contiguous chunks forecast in worker processes, and the results are put back in ``unique_id`` order, so
-the output does not depend on ``n_jobs`` or on timing.
+Every series is forecast independently (see :mod:`chanlib.analytics.forecast.pipeline`); with ``n_jobs > 1`` the
+series are cut into contiguous chunks forecast in worker processes, and the results are put back in ``unique_id``
+order, so the output does not depend on ``n_jobs`` or on timing.
 
 Examples
 --------
 >>> import numpy as np, pandas as pd
->>> from chanlib.forecast import ForecastSettings, forecast
+>>> from chanlib.analytics.forecast import ForecastSettings, forecast
 >>> ds = pd.date_range("2020-01-01", periods=36, freq="MS")
 >>> y = 100 + 10 * np.sin(2 * np.pi * np.arange(36) / 12) + np.arange(36)
 >>> df = pd.DataFrame({"unique_id": "north/online", "ds": ds, "y": y})
@@ -21,8 +21,10 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,8 +132,9 @@ def _frames(series: list[Series], results: list[SeriesResult], settings: Forecas
     return forecasts, backtest, selection
 
 
-def _shift(last: object, periods: int, freq: str | None) -> object:
-    """The time stamp ``periods`` (<= 0) steps from ``last``: the backtest's last training period."""
+def _shift(last: Any, periods: int, freq: str | None) -> object:
+    """The time stamp ``periods`` (<= 0) steps from ``last`` (a time stamp, else a number of any dtype): the
+    backtest's last training period."""
     if isinstance(last, (pd.Timestamp, np.datetime64)):
         return pd.Timestamp(last) + periods * pd.tseries.frequencies.to_offset(freq) if freq else pd.NaT
     return last + periods
@@ -140,7 +143,8 @@ def _shift(last: object, periods: int, freq: str | None) -> object:
 def forecast(df: pd.DataFrame, settings: ForecastSettings | None = None, n_jobs: int | None = None) -> ForecastResult:
     """Forecast every series of a long frame ``unique_id, ds, y`` (see :class:`ForecastResult`).
 
-    ``n_jobs`` overrides ``settings.n_jobs`` (worker processes). Raises ``ValueError`` for a malformed frame.
+    ``n_jobs`` overrides ``settings.n_jobs`` (worker processes; none: the number of cores). Raises ``ValueError``
+    for a malformed frame.
     """
     settings = settings or ForecastSettings()
     clean = check_long_frame(df)
@@ -150,7 +154,7 @@ def forecast(df: pd.DataFrame, settings: ForecastSettings | None = None, n_jobs:
         raise ValueError("column ds: cannot infer the frequency of the dates; set ForecastSettings.freq")
     engine = resolve_engine(settings.engine)
     series = split_series(clean, freq, settings.fill_value)
-    jobs = n_jobs if n_jobs is not None else settings.n_jobs
+    jobs = (n_jobs if n_jobs is not None else settings.n_jobs) or os.cpu_count() or 1
     log.info("forecasting %d series (h=%d, engine=%s, n_jobs=%d)", len(series), settings.horizon, engine, jobs)
     results = run_series(series, settings, engine, jobs)
     factors = _calibrate(results, settings) if settings.calibrate_intervals else {}
@@ -212,7 +216,7 @@ class AutoForecaster:
     def __init__(self, settings: ForecastSettings | None = None) -> None:
         self.settings = settings or ForecastSettings()
 
-    def fit(self, df: pd.DataFrame) -> "AutoForecaster":
+    def fit(self, df: pd.DataFrame) -> AutoForecaster:
         """Backtest and choose per series, then fit the chosen candidate on the whole history."""
         result = forecast(df, self.settings)
         self.result_ = result

@@ -61,7 +61,7 @@ def candidate_predictions(y: np.ndarray, models: list[str], members: list[str], 
         except Exception as exc:  # noqa: BLE001 - a failing model is reported and skipped, never fatal
             log.debug("model %s failed: %s", name, exc)
             out[name] = exc
-    ok = [out[name] for name in members if isinstance(out.get(name), Prediction)]
+    ok = [p for p in (out.get(name) for name in members) if isinstance(p, Prediction)]
     if len(members) >= 2:
         out[COMBO] = combine(ok) if len(ok) == len(members) else RuntimeError("a member of the combination failed")
     return out

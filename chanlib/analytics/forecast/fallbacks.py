@@ -8,7 +8,7 @@ run without season and/or without a backtest choice), ``model_error`` (every can
 Examples
 --------
 >>> import numpy as np
->>> from chanlib.forecast.settings import ForecastSettings
+>>> from chanlib.config import ForecastSettings
 >>> s = ForecastSettings()
 >>> [classify(np.array(v, dtype=float), s) for v in ([0, 0, 0], [5.0], [0, 0, 3, 0, 0, 2], [1, 2, 3, 4])]
 ['all_zero', 'new', 'intermittent', None]
@@ -20,7 +20,6 @@ import numpy as np
 from chanlib.analytics.forecast.models import Prediction, croston, naive
 from chanlib.config import ForecastSettings
 
-FLAGS = ("ok", "all_zero", "new", "constant", "intermittent", "short", "model_error")
 #: model label written for each fallback
 FALLBACK_MODEL = {"all_zero": "zero", "new": "naive", "constant": "naive", "intermittent": "croston",
                   "model_error": "naive"}

@@ -12,7 +12,6 @@ ValueError: duplicate (unique_id, ds) in rows 0, 1: a @ 2024-01-01 00:00:00
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass
 
 import numpy as np

@@ -1,12 +1,12 @@
 """Hierarchy forecasts: every node of the sales hierarchy, forecast once per store build, reconciled, and scored later.
 
 A build takes monthly revenue up to the last complete month (the *cutoff*) for every node of the hierarchy in params
-(``forecast.hierarchy``, default total → region → channel → partner, less any level the sales have no column
-for; node ids like ``North/online/P00001``),
-forecasts all of them in parallel worker processes (:func:`chanlib.forecast.forecast`), makes them add up with the
-reconciliation in params (MinT-shrink by default; the structural WLS when in-sample residuals cannot support MinT)
-and keeps them in the store. Periods before a node's first sale are not part of its history (a partner that joined
-three months ago is a three-month series, flagged ``new``).
+(``forecast.hierarchy``, default total → region → channel → partner, less any level the sales have no column for; node
+ids like ``North/online/P00001``), forecasts all of them in parallel worker processes
+(:func:`chanlib.analytics.forecast.forecast`), makes them add up with the reconciliation in params (MinT-shrink by
+default; the structural WLS when in-sample residuals cannot support MinT) and keeps them in the store. Periods before
+a node's first sale are not part of its history (a partner that joined three months ago is a three-month series,
+flagged ``new``).
 
 **Accuracy history.** Every build also keeps the forecasts of earlier builds (carried over from the previous store by
 the build, one set per cutoff) and scores those whose months have since arrived: ``forecast_vs_actual`` (row level) and
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -24,7 +25,7 @@ import pandas as pd
 from chanlib import periods
 from chanlib.analytics.forecast.auto import forecast
 from chanlib.analytics.forecast.metrics import smape
-from chanlib.analytics.forecast.reconcile import aggregate, reconcile
+from chanlib.analytics.forecast.reconcile import Method, aggregate, reconcile
 from chanlib.config import ForecastSettings
 from chanlib.data import store
 from chanlib.data.store import Tables, as_connection
@@ -42,7 +43,7 @@ def hierarchy_levels(con: duckdb.DuckDBPyConnection, settings: ForecastSettings)
     empty is left out, with a log line, and the levels below it move up (e.g. no partner_id: total → region →
     channel)."""
     have = store.table_columns(con, "sales")
-    names = []
+    names: list[str] = []
     for name in settings.hierarchy:
         column = LEVEL_COLUMNS[name]
         if column in have and con.execute(f"SELECT count({column}) FROM sales").fetchall()[0][0]:
@@ -52,7 +53,8 @@ def hierarchy_levels(con: duckdb.DuckDBPyConnection, settings: ForecastSettings)
     return names, [LEVEL_COLUMNS[name] for name in names]
 
 
-def monthly_actuals(con: duckdb.DuckDBPyConnection, keys: list[str], through: pd.Timestamp | None = None) -> pd.DataFrame:
+def monthly_actuals(con: duckdb.DuckDBPyConnection, keys: list[str],
+                    through: pd.Timestamp | None = None) -> pd.DataFrame:
     """Bottom-level monthly revenue (key columns, ``ds`` = first day of the month, ``y``), up to ``through``."""
     select = ", ".join(f"coalesce(CAST({k} AS VARCHAR), '{NONE_LABEL}') AS {k}" for k in keys)
     where = "WHERE date <= ?" if through is not None else ""
@@ -91,7 +93,7 @@ def _residuals(fitted: pd.DataFrame, nodes: pd.Index) -> pd.DataFrame:
     return wide.stack().rename("resid").reset_index()
 
 
-def _reconcile(base, S: pd.DataFrame, method: str) -> tuple[pd.DataFrame, str]:
+def _reconcile(base, S: pd.DataFrame, method: Method | Literal["none"]) -> tuple[pd.DataFrame, str]:
     if method == "none":
         return base.forecasts.assign(model=base.forecasts["model"].astype(str)), "none"
     residuals = _residuals(base.fitted, S.index) if method == "mint_shrink" else None

@@ -24,7 +24,8 @@ def hits(y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> int:
     return int(np.sum((y >= lower) & (y <= upper)))
 
 
-def calibration_factors(ratios: dict[int, list[np.ndarray]], levels: list[int], min_points: int = 30) -> dict[int, float]:
+def calibration_factors(ratios: dict[int, list[np.ndarray]], levels: list[int],
+                        min_points: int = 30) -> dict[int, float]:
     """Per level, the factor on interval half-widths that would have made the backtest coverage nominal: the
     ``level`` % quantile of the errors relative to the half-widths (1.0 with fewer than ``min_points``)."""
     out = {}

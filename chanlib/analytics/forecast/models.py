@@ -12,7 +12,7 @@ Two engines implement the statistical models:
   ``theta`` = ``ThetaModel``, ``arima`` = ``SARIMAX`` with a small AICc order search; ``dotm`` and ``ces`` are not
   available there.
 
-``naive``, ``seasonal_naive``, ``mean`` and ``croston`` (SBA, for intermittent demand) are plain numpy in both.
+``naive``, ``seasonal_naive`` and ``croston`` (SBA, for intermittent demand) are plain numpy in both.
 
 Examples
 --------
@@ -38,7 +38,7 @@ from scipy.stats import norm
 log = logging.getLogger(__name__)
 
 #: models implemented in numpy, identical in both engines
-SIMPLE = ("naive", "seasonal_naive", "mean", "croston")
+SIMPLE = ("naive", "seasonal_naive", "croston")
 #: models whose implementation depends on the engine
 STATISTICAL = ("ets", "ets_damped", "theta", "dotm", "ces", "arima")
 STATSMODELS_MODELS = ("ets", "ets_damped", "theta", "arima")
@@ -116,15 +116,6 @@ def seasonal_naive(y: np.ndarray, horizon: int, season_length: int, levels: list
     k = np.arange(horizon) // m + 1
     pred = _normal(mean, sigma * np.sqrt(k), levels)
     pred.fitted = np.concatenate([np.full(m, np.nan), y[:-m]])
-    return pred
-
-
-def mean_model(y: np.ndarray, horizon: int, levels: list[int]) -> Prediction:
-    """Historical mean with intervals from the spread of the history."""
-    mean = np.full(horizon, float(np.mean(y)))
-    sd = float(np.std(y, ddof=1)) * np.sqrt(1 + 1 / y.size) if y.size > 1 else float("nan")
-    pred = _normal(mean, np.full(horizon, sd), levels)
-    pred.fitted = np.full(y.size, float(np.mean(y)))
     return pred
 
 
@@ -312,7 +303,8 @@ def _statsmodels(name: str, y: np.ndarray, horizon: int, m: int, levels: list[in
             return pred
         if name == "arima":
             return _sm_arima(y, horizon, m, levels)
-    raise ValueError(f"model {name!r} needs the statsforecast engine (statsmodels has: {', '.join(STATSMODELS_MODELS)})")
+    raise ValueError(f"model {name!r} needs the statsforecast engine "
+                     f"(statsmodels has: {', '.join(STATSMODELS_MODELS)})")
 
 
 def predict(name: str, y: np.ndarray, horizon: int, season_length: int, levels: list[int],
@@ -325,8 +317,6 @@ def predict(name: str, y: np.ndarray, horizon: int, season_length: int, levels: 
         return naive(y, horizon, levels)
     if name == "seasonal_naive":
         return seasonal_naive(y, horizon, season_length, levels)
-    if name == "mean":
-        return mean_model(y, horizon, levels)
     if name == "croston":
         return croston(y, horizon, levels)
     if name not in STATISTICAL:
@@ -344,8 +334,9 @@ def predict(name: str, y: np.ndarray, horizon: int, season_length: int, levels: 
 def combine(predictions: list[Prediction]) -> Prediction:
     """Equal-weight mean of point forecasts, of interval bounds and of fitted values."""
     out = Prediction(np.mean([p.mean for p in predictions], axis=0))
-    if all(p.fitted is not None for p in predictions):
-        out.fitted = np.mean([p.fitted for p in predictions], axis=0)
+    fitted = [p.fitted for p in predictions if p.fitted is not None]
+    if len(fitted) == len(predictions):
+        out.fitted = np.mean(fitted, axis=0)
     for level in predictions[0].lower:
         out.lower[level] = np.mean([p.lower[level] for p in predictions], axis=0)
         out.upper[level] = np.mean([p.upper[level] for p in predictions], axis=0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,14 +33,14 @@ class SeriesResult:
     selection: dict = field(default_factory=dict)
 
 
-def members_of(models: list[str]) -> list[str]:
+def members_of(models: Sequence[str]) -> list[str]:
     """Models that make up the combination: the candidates other than the naive ones."""
     return [m for m in models if m not in NAIVE_MODELS]
 
 
 def candidates_of(settings: ForecastSettings) -> list[str]:
     """The candidates a series is backtested on: the models, then ``combo`` when enabled and meaningful."""
-    names = list(settings.models)
+    names: list[str] = list(settings.models)
     if settings.combination and len(members_of(names)) >= 2:
         names.append(COMBO)
     return names
@@ -95,7 +96,6 @@ def forecast_series(series: Series, settings: ForecastSettings, engine: str) -> 
     specs = {r["model"]: r["_spec"] for r in rows if r["window"] == last and r.get("_spec")}
     if rows and season_for(rows[-1]["cutoff"], settings.season_length, settings.min_seasons) != m:
         specs = {}
-    chosen, pred = None, None
     for name in order:
         needed = members_of(list(settings.models)) if name == COMBO else [name]
         preds = candidate_predictions(y, needed, needed if name == COMBO else [], h, m, levels, engine,
@@ -105,7 +105,7 @@ def forecast_series(series: Series, settings: ForecastSettings, engine: str) -> 
             chosen, pred = name, candidate
             break
         log.debug("series %s: final fit of %s failed (%s)", series.unique_id, name, candidate)
-    if pred is None:
+    else:  # no candidate could be fit
         flag, chosen = "model_error", FALLBACK_MODEL["model_error"]
         pred = fallback_prediction(flag, y, h, levels)
     scores = mean_scores(rows, candidates) if rows else {}

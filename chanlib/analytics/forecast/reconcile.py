@@ -67,7 +67,9 @@ def summing_matrix(bottom_df: pd.DataFrame, levels: list[list[str]]) -> pd.DataF
     order = np.argsort(bottom_ids.to_numpy(), kind="stable")
     units, bottom_ids = units.iloc[order].reset_index(drop=True), bottom_ids.iloc[order].reset_index(drop=True)
     all_levels = list(levels) if any(list(lv) == keys for lv in levels) else [*levels, keys]
-    blocks, names, level_of = [], [], {}
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    level_of: dict[str, str] = {}
     for level in all_levels:
         ids = _node_ids(units, list(level))
         nodes = sorted(ids.unique())

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from chanlib.analytics.segment.abc_xyz import abc_classes, abc_xyz_matrix, abc_xyz_table, xyz_classes
 from chanlib.analytics.segment.cluster import PartnerSegmenter
-from chanlib.analytics.segment.customers import RetailLoad, customer_rfm, load_online_retail, rfm, rfm_summary, score_rfm
+from chanlib.analytics.segment.customers import (
+           RetailLoad,
+           customer_rfm,
+           load_online_retail,
+           rfm,
+           rfm_summary,
+           score_rfm,
+)
 from chanlib.analytics.segment.errors import SegmentInputError
 from chanlib.analytics.segment.features import PartnerFeatures, partner_features
 from chanlib.analytics.segment.naming import name_segments

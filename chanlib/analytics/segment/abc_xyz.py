@@ -29,15 +29,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from chanlib import periods
-from chanlib.data.store import Tables, as_connection, require
-from chanlib.errors import MissingInput
 from chanlib.analytics.segment.errors import SegmentInputError
 from chanlib.config import SegmentSettings
+from chanlib.data.store import Tables, as_connection, require
+from chanlib.errors import MissingInput
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +75,8 @@ def abc_classes(frame: pd.DataFrame, key: str, value: str = "revenue", by: Seque
     totals = frame.groupby([*by, key], dropna=False, sort=False)[value].sum().reset_index()
     totals = totals.sort_values([*by, value, key], ascending=[True] * len(by) + [False, True], kind="stable")
     positive = totals[value].clip(lower=0)
-    group = totals.groupby(by, sort=False) if by else None
-    total = group[value].transform(lambda v: v.clip(lower=0).sum()) if by else positive.sum()
+    total = (totals.groupby(by, sort=False)[value].transform(lambda v: v.clip(lower=0).sum()) if by
+             else positive.sum())
     cum = positive.groupby([totals[c] for c in by]).cumsum() if by else positive.cumsum()
     with np.errstate(invalid="ignore", divide="ignore"):
         share = positive / total

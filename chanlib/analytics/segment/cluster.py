@@ -2,7 +2,7 @@
 
 :class:`PartnerSegmenter` fits on a feature frame (one row per partner, index = partner id, numeric columns):
 
-1. :class:`~chanlib.segment.scaling.RobustScaler` (log1p of ``log_features``, median imputation, median/IQR
+1. :class:`~chanlib.analytics.segment.scaling.RobustScaler` (log1p of ``log_features``, median imputation, median/IQR
    scaling floored at ``min_scale``; features without spread are dropped, never crash the fit);
 2. for each k in ``k_min..k_max`` (capped by the number of distinct partners) a k-means (k-means++ start,
    ``n_init`` restarts, Lloyd) or a diagonal-covariance Gaussian mixture; k is chosen by the mean silhouette on a
@@ -14,14 +14,14 @@
 3. stable ids: rows are sorted by partner id before fitting (so the order of the input does not matter) and
    segments are numbered 1.. by mean ``revenue`` descending (id 1 holds the biggest partners; by size when there is
    no revenue column), ties broken by the centres;
-4. profiles and names from the centres' deviations from the whole (:mod:`chanlib.segment.naming`).
+4. profiles and names from the centres' deviations from the whole (:mod:`chanlib.analytics.segment.naming`).
 
 Fewer than three distinct partners, or no feature with spread, give a single segment.
 
 Examples
 --------
 >>> import numpy as np, pandas as pd
->>> from chanlib.segment.settings import SegmentSettings
+>>> from chanlib.config import SegmentSettings
 >>> rng = np.random.default_rng(0)
 >>> X = pd.DataFrame({"revenue": np.r_[rng.normal(1000, 50, 30), rng.normal(100, 5, 30)],
 ...                   "growth": np.r_[rng.normal(0.0, 0.02, 30), rng.normal(0.5, 0.02, 30)]},
@@ -81,7 +81,7 @@ class PartnerSegmenter:
         self.settings = settings or SegmentSettings()
 
     # -- fitting -------------------------------------------------------------------------------------------------
-    def fit(self, features: pd.DataFrame) -> "PartnerSegmenter":
+    def fit(self, features: pd.DataFrame) -> PartnerSegmenter:
         started = time.perf_counter()
         s = self.settings
         values = check_features(features)

@@ -20,7 +20,7 @@ Examples
 ...                       "date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01", "2024-02-20",
 ...                                               "2024-03-01", "2024-03-02"]),
 ...                       "revenue": [10.0, 20.0, 5.0, 50.0, 50.0, 50.0]})
->>> from chanlib.segment.settings import SegmentSettings
+>>> from chanlib.config import SegmentSettings
 >>> r = rfm(lines, settings=SegmentSettings(rfm_quantiles=3, rfm_clusters=2))
 >>> r[["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"]].to_dict("list")
 ... # doctest: +NORMALIZE_WHITESPACE
@@ -35,16 +35,15 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from chanlib.data.store import Tables, as_connection, require
-from chanlib.errors import MissingInput
 from chanlib.analytics.segment.errors import SegmentInputError
 from chanlib.config import SegmentSettings
+from chanlib.data.store import Tables, as_connection, require
+from chanlib.errors import MissingInput
 
 log = logging.getLogger(__name__)
 
@@ -100,17 +99,17 @@ def rfm(frame: pd.DataFrame, as_of: pd.Timestamp | str | None = None,
     """
     settings = settings or SegmentSettings()
     lines = _check(frame)
-    as_of = pd.Timestamp(as_of).normalize() if as_of is not None else lines["date"].max().normalize()
-    if (lines["date"].dt.normalize() > as_of).any():
-        raise SegmentInputError(f"rfm: as_of {as_of.date()} is before the last order date "
+    day = pd.Timestamp(as_of).normalize() if as_of is not None else lines["date"].max().normalize()
+    if (lines["date"].dt.normalize() > day).any():
+        raise SegmentInputError(f"rfm: as_of {day.date()} is before the last order date "
                                 f"{lines['date'].max().date()}")
     g = lines.groupby("customer_id", sort=True)
     values = pd.DataFrame({
-        "recency_days": (as_of - g["date"].max().dt.normalize()).dt.days,
+        "recency_days": (day - g["date"].max().dt.normalize()).dt.days,
         "frequency": g["order_id"].nunique(),
         "monetary": g["revenue"].sum(),
     }).rename_axis("customer_id").reset_index()
-    return score_rfm(values, settings, as_of)
+    return score_rfm(values, settings, day)
 
 
 def score_rfm(values: pd.DataFrame, settings: SegmentSettings | None = None,
@@ -145,7 +144,7 @@ def _clusters(scores: pd.DataFrame, settings: SegmentSettings) -> tuple[pd.Serie
     ids = pd.Series(raw, index=scores.index).map(mapping)
     means.index = means.index.map(mapping)
     q = settings.rfm_quantiles
-    names = {i: rfm_segment_name(*means.loc[i], q=q) for i in means.index}
+    names = {i: rfm_segment_name(r, f, m, q=q) for i, r, f, m in means.itertuples(name=None)}
     clashes = pd.Series(names).duplicated(keep=False)
     for i in clashes[clashes].index:  # same name: say how the clusters differ, in their mean scores
         r, f, m = means.loc[i].round(1)

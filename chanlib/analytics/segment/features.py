@@ -30,7 +30,7 @@ days) ending at *as of*, the last sale date in the store, the same date for ever
 
 A feature whose table or column is absent is left out (with the reason in :attr:`PartnerFeatures.left_out` and the
 log), never filled with zeros. Empty values of single partners are imputed later (see
-:mod:`chanlib.segment.cluster`). A partner's region is the one where it sold most.
+:mod:`chanlib.analytics.segment.cluster`). A partner's region is the one where it sold most.
 
 Examples
 --------
@@ -54,9 +54,9 @@ import duckdb
 import pandas as pd
 
 from chanlib import periods
+from chanlib.config import SegmentSettings
 from chanlib.data.store import Tables, as_connection, has_table, require, table_columns
 from chanlib.errors import MissingInput
-from chanlib.config import SegmentSettings
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def partner_features(data: Tables, settings: SegmentSettings | None = None) -> P
     settings = settings or SegmentSettings()
     con = as_connection(data)
     sales = require(con, "sales", ("partner_id",), "partners are segmented by it")
-    wanted = list(settings.features)
+    wanted: list[str] = list(settings.features)
     left_out = _availability(con, wanted)
     for feature, reason in left_out.items():
         log.info("segment feature %s left out: %s", feature, reason)

@@ -9,7 +9,8 @@ Examples
 >>> p, d = np.meshgrid(np.arange(40), np.arange(730), indexing="ij")
 >>> sales = pd.DataFrame({"date": pd.Timestamp("2024-01-01") + pd.to_timedelta(d.ravel(), unit="D"),
 ...                       "region": "East", "channel": "web", "partner_id": [f"P{i}" for i in p.ravel()],
-...                       "revenue": np.where(p.ravel() < 20, 100.0, 5.0) * (1 + ((p.ravel() * 7 + d.ravel()) % 11) / 10)})
+...                       "revenue": np.where(p.ravel() < 20, 100.0, 5.0)
+...                                  * (1 + ((p.ravel() * 7 + d.ravel()) % 11) / 10)})
 >>> result = segment_partners({"sales": sales}, SegmentSettings(k_max=4))
 >>> list(result.partners.columns)
 ['partner_id', 'segment_id', 'segment_name', 'revenue', 'growth', 'volatility', 'recency_days']
@@ -22,13 +23,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-import duckdb
 import pandas as pd
 
 from chanlib.analytics.segment.cluster import PartnerSegmenter
 from chanlib.analytics.segment.features import partner_features
-from chanlib.data.store import Tables
 from chanlib.config import SegmentSettings
+from chanlib.data.store import Tables
 
 log = logging.getLogger(__name__)
 

@@ -72,7 +72,7 @@ class RobustScaler:
                 out[column] = np.log1p(col)
         return out
 
-    def fit(self, frame: pd.DataFrame) -> "RobustScaler":
+    def fit(self, frame: pd.DataFrame) -> RobustScaler:
         values = self._log(check_features(frame))
         self.dropped_: dict[str, str] = {}
         self.median_, self.scale_, self.imputed_ = {}, {}, {}
