@@ -83,7 +83,8 @@ def _segments(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
 
 
 ANALYSES: tuple[Analysis, ...] = (
-    Analysis("headline", lambda con, ctx: Result({"headline": kpi.headline(con, ctx.params.periods.window_months)}),
+    Analysis("headline", lambda con, ctx: Result({"headline": kpi.headline(
+        con, ctx.params.periods.window_months, slack_days=ctx.params.periods.coverage_slack_days)}),
              "headline KPIs per region over the trailing window"),
     Analysis("monthly_channel", lambda con, ctx: Result({"monthly_channel": kpi.monthly_by_channel(con)}),
              "monthly revenue per region and channel"),
@@ -93,10 +94,12 @@ ANALYSES: tuple[Analysis, ...] = (
     Analysis("kpi_region_channel_quarter", _kpi_cube, "the KPI cube by region x channel x quarter"),
     Analysis("segment_partners", _segments, "partner segments, profiles and their 2-D map"),
     Analysis("abc_xyz_partners",
-             lambda con, ctx: Result({"abc_xyz_partners": abc_xyz_table(con, "partner_id", ctx.params.segment)}),
+             lambda con, ctx: Result({"abc_xyz_partners": abc_xyz_table(
+                 con, "partner_id", ctx.params.segment, tolerance_days=ctx.params.periods.complete_tolerance_days)}),
              "ABC/XYZ classes of partners per region"),
     Analysis("abc_xyz_products",
-             lambda con, ctx: Result({"abc_xyz_products": abc_xyz_table(con, "product_id", ctx.params.segment)}),
+             lambda con, ctx: Result({"abc_xyz_products": abc_xyz_table(
+                 con, "product_id", ctx.params.segment, tolerance_days=ctx.params.periods.complete_tolerance_days)}),
              "ABC/XYZ classes of products per region"),
     Analysis("customer_rfm", lambda con, ctx: Result({"customer_rfm": customer_rfm(con, ctx.params.segment)}),
              "customer RFM scores and segments per region"),

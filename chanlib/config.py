@@ -100,6 +100,11 @@ class ForecastSettings(StrictModel):
     #: rescale every automatic series' intervals (per level, one factor for the run) so that the chosen models'
     #: intervals would have had the nominal coverage in the backtest (split-conformal style); needs a backtest
     calibrate_intervals: bool = True
+    #: a series whose chosen model scores worse in the backtest than the seasonal-naive benchmark (naive when the
+    #: history is shorter than ``min_seasons`` seasons) falls back to that benchmark, flagged ``benchmark``
+    benchmark_fallback: bool = True
+    #: warn when an interval's coverage misses its nominal level by more than this (0.10: ten points)
+    coverage_tolerance: float = Field(0.10, ge=0.0, le=1.0)
     #: rolling-origin backtest windows used to choose the model and to measure interval coverage (0: no
     #: backtest; the combination, or else the first listed model, is used)
     backtest_windows: int = Field(1, ge=0, le=50)
@@ -309,6 +314,10 @@ class PeriodSettings(StrictModel):
     complete_tolerance_days: int = Field(0, ge=0, le=27)
     #: an earlier period or window counts as covered by the data when they start at most this many days after it
     coverage_slack_days: int = Field(7, ge=0, le=60)
+    #: growth is shown only when the earlier period's revenue is at least this much (in the params' currency)
+    min_growth_base: float = Field(1000.0, ge=0.0)
+    #: ... and when the earlier period had sales in at least this many calendar months (of the window)
+    min_growth_months: int = Field(3, ge=1, le=120)
 
 
 class FitSettings(StrictModel):
@@ -333,6 +342,8 @@ class PlanningSettings(StrictModel):
     top_n: int = Field(10, ge=1, le=100)
     #: active partners are counted per this much market size
     partners_per: float = Field(1_000_000.0, gt=0)
+    #: a channel's benchmark needs at least this many peer regions (the region itself excluded)
+    min_peers: int = Field(3, ge=1, le=100)
 
 
 class EvaluationSettings(StrictModel):
@@ -355,6 +366,18 @@ class ReportSettings(StrictModel):
     workers: int | None = Field(None, ge=1)
     #: seconds a single notebook cell may run
     cell_timeout: int = Field(600, ge=1)
+    #: regions with less than this share of the total revenue in the window are grouped as "Other" on the index
+    #: (and get a short report of their own)
+    min_region_share: float = Field(0.01, ge=0.0, lt=1.0)
+
+
+class DisplaySettings(StrictModel):
+    """``display:`` what readers see instead of raw identifiers."""
+
+    #: channel id -> display name; a channel not listed is shown as its id with underscores as spaces, capitalised
+    channels: dict[str, str] = Field(default_factory=dict)
+    #: column name -> display name (table headers); default: the built-in labels of chanlib's KPI definitions
+    columns: dict[str, str] = Field(default_factory=dict)
 
 
 class Params(StrictModel):
@@ -370,6 +393,7 @@ class Params(StrictModel):
     validation: Validation = Field(default_factory=Validation)
     periods: PeriodSettings = Field(default_factory=PeriodSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    display: DisplaySettings = Field(default_factory=DisplaySettings)
     fit: FitSettings = Field(default_factory=FitSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)

@@ -50,13 +50,13 @@ def write_params(path: Path, text: str) -> Path:
 @pytest.fixture(scope="session")
 def demo_store(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The store of a private copy of the small demo, built once per session; open it read-only."""
+    from chanlib.build import build_store
     from chanlib.config import load_params
-    from chanlib.data.ingest import ingest
 
     target = tmp_path_factory.mktemp("demo_store") / "demo"
     shutil.copytree(demo_dir, target, ignore=shutil.ignore_patterns("*.duckdb*", "*_rejects"))
     params = load_params(target / "params.yaml")
-    ingest(params)
+    build_store(params)
     return params.store
 
 
@@ -70,10 +70,10 @@ def make_store(tmp_path: Path):
     (or a given folder) and return a read-only connection to it."""
     import duckdb
 
+    from chanlib.build import build_store
     from chanlib.config import load_params
-    from chanlib.data.ingest import ingest
 
-    def build(folder: Path | None = None, **tables) -> "duckdb.DuckDBPyConnection":
+    def build(folder: Path | None = None, **tables) -> duckdb.DuckDBPyConnection:
         folder = folder or tmp_path
         folder.mkdir(parents=True, exist_ok=True)
         lines = ["store: store.duckdb", "currency: EUR", "tables:"]
@@ -81,10 +81,11 @@ def make_store(tmp_path: Path):
             if frame is None:
                 continue
             frame.to_csv(folder / f"{name}.csv", index=False)
-            lines.append(f"  {name}:\n    path: {name}.csv" + ("\n    date_format: '%Y-%m-%d'" if name in _DATED else ""))
+            date_format = "\n    date_format: '%Y-%m-%d'" if name in _DATED else ""
+            lines.append(f"  {name}:\n    path: {name}.csv{date_format}")
         (folder / "p.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         params = load_params(folder / "p.yaml")
-        ingest(params)
+        build_store(params)
         return duckdb.connect(str(params.store), read_only=True)
 
     return build

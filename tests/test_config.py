@@ -72,7 +72,20 @@ def test_data_override_replaces_path_and_keeps_mapping(tmp_path):
         params.with_data({"salez": tmp_path / "x.csv"})
 
 
+def test_moved_key_still_works_with_a_warning(tmp_path, caplog):
+    path = _write(tmp_path, "tables:\n  sales: {path: s.csv}\nreport: {window_months: 6}\n")
+    with caplog.at_level("WARNING", logger="chanlib.config"):
+        params = load_params(path)
+    assert params.periods.window_months == 6
+    assert "report.window_months is now periods.window_months" in caplog.text
+    both = _write(tmp_path, "tables:\n  sales: {path: s.csv}\nreport: {window_months: 6}\n"
+                            "periods: {window_months: 3}\n")
+    with pytest.raises(ParamsError, match="give it once, as periods.window_months"):
+        load_params(both)
+
+
 def test_file_format_from_suffix():
     assert Params.model_validate({"tables": {"sales": {"path": "a.parquet"}}}).tables["sales"].file_format == "parquet"
     assert Params.model_validate({"tables": {"sales": {"path": "a.xlsx"}}}).tables["sales"].file_format == "excel"
-    assert Params.model_validate({"tables": {"sales": {"path": "a.txt", "format": "csv"}}}).tables["sales"].file_format == "csv"
+    explicit = Params.model_validate({"tables": {"sales": {"path": "a.txt", "format": "csv"}}})
+    assert explicit.tables["sales"].file_format == "csv"

@@ -1,6 +1,5 @@
-"""chanlib.forecast: input checks, fallbacks, determinism, simple-model sanity, intervals, batch."""
+"""chanlib.analytics.forecast: input checks, fallbacks, determinism, simple-model sanity, intervals, batch."""
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,9 @@ def _seasonal(n: int, seed: int = 0) -> np.ndarray:
     return 100 + 0.5 * t + 15 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, n)
 
 
-FAST = ForecastSettings(season_length=12, horizon=6, models=["seasonal_naive", "theta"], backtest_windows=1)
+#: n_jobs=1 (the old default; the default is now one worker per core): these tests forecast in this process, and
+#: test_deterministic_and_independent_of_n_jobs compares that with two workers
+FAST = ForecastSettings(season_length=12, horizon=6, models=["seasonal_naive", "theta"], backtest_windows=1, n_jobs=1)
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -95,7 +96,7 @@ def test_deterministic_and_independent_of_n_jobs():
 
 def test_integer_time_and_gaps_filled():
     df = pd.DataFrame({"unique_id": "a", "ds": [1, 2, 3, 5, 6, 7, 8, 9, 10, 11], "y": np.arange(10.0) + 1})
-    res = forecast(df, ForecastSettings(season_length=1, horizon=2, models=["naive"], backtest_windows=1))
+    res = forecast(df, ForecastSettings(season_length=1, horizon=2, models=["naive"], backtest_windows=1, n_jobs=1))
     assert res.forecasts["ds"].tolist() == [12, 13]
     assert res.selection.loc[0, "filled"] == 1
 
@@ -124,7 +125,7 @@ def test_fallbacks_are_flagged():
 
 def test_brand_new_series_alone():
     df = pd.DataFrame({"unique_id": ["new"], "ds": [pd.Timestamp("2024-03-01")], "y": [12.0]})
-    res = forecast(df, ForecastSettings(horizon=3, freq="MS"))
+    res = forecast(df, ForecastSettings(horizon=3, freq="MS", n_jobs=1))
     assert res.forecasts["ds"].tolist() == list(pd.date_range("2024-04-01", periods=3, freq="MS"))
     assert res.forecasts["flag"].eq("new").all() and res.forecasts["yhat"].eq(12.0).all()
 
@@ -168,7 +169,8 @@ def test_naive_interval_coverage_on_random_walks():
     full = _frame(paths)
     train = full.groupby("unique_id").head(n)
     future = full.groupby("unique_id").tail(h)
-    s = ForecastSettings(season_length=1, horizon=h, models=["naive"], backtest_windows=0, clip_negative=False)
+    s = ForecastSettings(season_length=1, horizon=h, models=["naive"], backtest_windows=0, clip_negative=False,
+                         n_jobs=1)
     fc = forecast(train, s).forecasts
     for level in (80, 95):
         assert abs(_coverage(fc, future, level) - level / 100) <= 0.05
@@ -189,7 +191,8 @@ def test_ets_interval_coverage_on_local_level_series():
     full = _frame(paths)
     train = full.groupby("unique_id").head(n)
     future = full.groupby("unique_id").tail(h)
-    s = ForecastSettings(season_length=1, horizon=h, models=["ets"], backtest_windows=1, engine="statsforecast")
+    s = ForecastSettings(season_length=1, horizon=h, models=["ets"], backtest_windows=1, engine="statsforecast",
+                         n_jobs=1)
     res = forecast(train, s)
     for level in (80, 95):
         assert abs(_coverage(res.forecasts, future, level) - level / 100) <= 0.05
@@ -204,7 +207,8 @@ def test_m3_slice_beats_seasonal_naive(shared_data):
     df["ds"] = pd.to_datetime(df["period"] + "-01")
     long = df.rename(columns={"series": "unique_id", "value": "y"})
     train, test = long[long["split"] == "train"], long[long["split"] == "test"]
-    s = ForecastSettings(season_length=12, horizon=18, models=["seasonal_naive", "theta"], backtest_windows=1)
+    s = ForecastSettings(season_length=12, horizon=18, models=["seasonal_naive", "theta"], backtest_windows=1,
+                         n_jobs=1)
     res = forecast(train[["unique_id", "ds", "y"]], s)
     m = test.merge(res.forecasts, on=["unique_id", "ds"])
     smape = float(np.mean(200 * np.abs(m["y"] - m["yhat"]) / (m["y"].abs() + m["yhat"].abs())))
@@ -217,7 +221,8 @@ def test_m3_slice_beats_seasonal_naive(shared_data):
 # ------------------------------------------------------------------------------------------------ choice, calibration
 def test_combination_kept_unless_clearly_beaten():
     df = _frame({f"s{i}": _seasonal(48, seed=i) for i in range(4)})
-    s = ForecastSettings(season_length=12, horizon=6, models=["seasonal_naive", "theta", "ets"], backtest_windows=1)
+    s = ForecastSettings(season_length=12, horizon=6, models=["seasonal_naive", "theta", "ets"], backtest_windows=1,
+                         n_jobs=1)
     strict = forecast(df, s.model_copy(update={"combination_margin": 0.0}))
     bt = strict.backtest.pivot(index="unique_id", columns="model", values="score")
     assert (strict.selection.set_index("unique_id")["model"] == bt.idxmin(axis=1)).all()
@@ -261,5 +266,6 @@ def test_final_fit_reuses_the_ets_form_its_backtest_chose():
     assert fixed.spec == searched.spec
     np.testing.assert_allclose(fixed.mean, searched.mean, rtol=1e-6)  # same form, same data: same forecast
     frame = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2019-01-01", periods=72, freq="MS"), "y": y})
-    settings = ForecastSettings(season_length=12, horizon=12, models=["ets_damped", "theta"], backtest_windows=1)
+    settings = ForecastSettings(season_length=12, horizon=12, models=["ets_damped", "theta"], backtest_windows=1,
+                                n_jobs=1)
     assert forecast(frame, settings).selection["flag"].item() == "ok"

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib import build as analyse
+from chanlib.build import build_store
 from chanlib.config import load_params
-from chanlib.data.ingest import ingest
+from chanlib.data.store import read_result
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +26,20 @@ def history_demo(demo_dir, tmp_path_factory):
     full = (root / "sales.csv").read_bytes()
     sales[sales["date"] <= "2025-06-30"].to_csv(root / "sales.csv", index=False)
     params = load_params(root / "params.yaml")
-    ingest(params)
+    build_store(params)
     con = duckdb.connect(str(params.store), read_only=True)
-    first = analyse.read(con, "forecast")
+    first = read_result(con, "forecast")
     con.close()
     (root / "sales.csv").write_bytes(full)
-    ingest(params)
+    build_store(params)
     return params, first
 
 
 def test_forecasts_are_coherent_at_every_node(history_demo):
     params, _ = history_demo
     con = duckdb.connect(str(params.store), read_only=True)
-    forecast = analyse.read(con, "forecast")
-    nodes = analyse.read(con, "forecast_nodes").set_index("unique_id")
+    forecast = read_result(con, "forecast")
+    nodes = read_result(con, "forecast_nodes").set_index("unique_id")
     assert set(nodes["level"]) == {"total", "region", "channel", "partner"}
     wide = forecast.pivot(index="unique_id", columns="ds", values="yhat")
     assert wide.notna().all().all() and wide.shape[1] == params.forecast.horizon
@@ -63,19 +63,19 @@ def test_forecasts_are_coherent_at_every_node(history_demo):
 def test_earlier_forecasts_are_kept_and_scored(history_demo):
     params, first = history_demo
     con = duckdb.connect(str(params.store), read_only=True)
-    history = analyse.read(con, "forecast_history")
+    history = read_result(con, "forecast_history")
     assert sorted(str(c.date()) for c in pd.to_datetime(history["cutoff"]).unique()) == ["2025-06-30", "2025-12-31"]
-    scored = analyse.read(con, "forecast_vs_actual")
+    scored = read_result(con, "forecast_vs_actual")
     assert set(pd.to_datetime(scored["cutoff"]).dt.date.astype(str)) == {"2025-06-30"}
     assert sorted(scored["horizon"].unique()) == [1, 2, 3, 4, 5, 6]
     # the kept forecasts are the first build's, unchanged
     merged = scored.merge(first[["unique_id", "ds", "yhat"]], on=["unique_id", "ds"], suffixes=("", "_first"))
     assert len(merged) == len(scored) and np.allclose(merged["yhat"], merged["yhat_first"])
     # ... scored against the actuals that arrived since
-    actuals = analyse.read(con, "forecast_actuals")
+    actuals = read_result(con, "forecast_actuals")
     check = scored.merge(actuals, on=["unique_id", "ds"], suffixes=("", "_actual"))
     assert np.allclose(check["y"], check["y_actual"])
-    accuracy = analyse.read(con, "forecast_accuracy")
+    accuracy = read_result(con, "forecast_accuracy")
     assert set(accuracy["level"]) == {"total", "region", "channel", "partner"}
     total = accuracy[accuracy["level"] == "total"]
     assert total["n"].sum() == 6 and total["smape"].between(0, 200).all()
@@ -85,9 +85,9 @@ def test_earlier_forecasts_are_kept_and_scored(history_demo):
 
 def test_rebuilding_the_same_data_does_not_duplicate_history(history_demo):
     params, _ = history_demo
-    ingest(params)  # same cutoff again
+    build_store(params)  # same cutoff again
     con = duckdb.connect(str(params.store), read_only=True)
-    history = analyse.read(con, "forecast_history")
+    history = read_result(con, "forecast_history")
     assert history.groupby(["cutoff", "unique_id", "ds"]).size().max() == 1
     assert pd.to_datetime(history["cutoff"]).nunique() == 2
 

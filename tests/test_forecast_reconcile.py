@@ -1,4 +1,4 @@
-"""chanlib.forecast.reconcile: summing matrices of trees and crossed structures, coherence of every method."""
+"""chanlib.analytics.forecast.reconcile: summing matrices of trees and crossed structures, coherence of every method."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""chanlib.html: real notebooks executed by papermill, rendered by nbconvert; no mocks."""
+"""chanlib.report.html: real notebooks executed by papermill, rendered by nbconvert; no mocks."""
 from __future__ import annotations
 
 import json
@@ -35,7 +35,8 @@ def _notebook() -> nbformat.NotebookNode:
             "import seaborn as sns\n"
             "import ipywidgets\n"
             "from IPython.display import Markdown, display\n"
-            f"{INPUT_MARKER} = pd.DataFrame({{'channel': ['Web', 'Retail', 'Partner'], 'revenue': [120.5, 80.25, 42.0]}})"
+            f"{INPUT_MARKER} = pd.DataFrame({{'channel': ['Web', 'Retail', 'Partner'], "
+            f"'revenue': [120.5, 80.25, 42.0]}})"
         ),
         new_markdown_cell("## Revenue `<b>&` costs\n\nThe table:"),
         new_code_cell(f"{INPUT_MARKER}"),
@@ -168,7 +169,8 @@ def test_widget_output_and_state_are_dropped(executed: Path, report: str) -> Non
 
 
 def test_plain_lab_template_would_fetch_from_cdns(executed: Path) -> None:
-    """Why the template exists: the stock lab export of the same notebook loads require.js, MathJax, the widget manager."""
+    """Why the template exists: the stock lab export of the same notebook loads require.js, MathJax, the widget
+    manager."""
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(executed, as_version=4))
     refs = external_references(body)
     assert any("require" in r for r in refs)
@@ -204,7 +206,8 @@ def test_table_of_contents_escapes_heading_text(report: str) -> None:
 
 def test_heading_ids_follow_jupyter(report: str) -> None:
     ids = {text: anchor for _, anchor, text in _Outline(report).headings}
-    assert ids["Channel report"] == "Channel-report"  # what JupyterLab and nbconvert give, so [x](#Channel-report) works
+    # what JupyterLab and nbconvert give, so [x](#Channel-report) works
+    assert ids["Channel report"] == "Channel-report"
     assert ids["Revenue <b>& costs"] == "Revenue-%3Cb%3E&-costs"
     assert ids["Margin & mix"] == "Margin-&-mix"
     assert 'href="#Notes"' in report and 'href="#Notes-2"' in report
@@ -287,7 +290,7 @@ def test_template_ships_with_the_package() -> None:
     assert "extends 'lab/index.html.j2'" in (TEMPLATE_DIR / TEMPLATE_NAME / "index.html.j2").read_text()
 
 
-# ---------------------------------------------------------------------------------------------------- external_references
+# ------------------------------------------------------------------------------------------------ external_references
 
 
 @pytest.mark.parametrize(

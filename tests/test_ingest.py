@@ -9,9 +9,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from chanlib.build import build_store
 from chanlib.config import load_params
+from chanlib.data.ingest import rejects_dir, validate
 from chanlib.errors import DataError
-from chanlib.data.ingest import ingest, rejects_dir, validate
 
 HEADER = "Day,Area,Route,Amount,Qty,Order\n"
 GOOD = [
@@ -45,7 +46,7 @@ def _no_outputs(tmp_path: Path) -> None:
 
 def test_mapping_types_and_store(tmp_path):
     params = load_params(_setup(tmp_path, GOOD))
-    quality = ingest(params)
+    quality = build_store(params)
     assert quality.tables[0].rows_read == 4 and quality.tables[0].rows_kept == 4
     con = duckdb.connect(str(params.store), read_only=True)
     frame = con.execute("SELECT * FROM sales ORDER BY order_id").df()
@@ -70,7 +71,7 @@ def test_mapping_types_and_store(tmp_path):
 ])
 def test_row_problems_are_set_aside_with_their_reason(tmp_path, bad, reason):
     params = load_params(_setup(tmp_path, GOOD + [bad]))
-    quality = ingest(params)
+    quality = build_store(params)
     table = quality.tables[0]
     assert table.rejected == {reason: 1}
     assert table.examples[reason] == [6]  # header is row 1, the bad line is the 5th record
@@ -93,7 +94,7 @@ def test_reject_share_over_threshold_is_fatal_and_writes_nothing(tmp_path):
     rows = GOOD + [f"2024-01-{d:02d},North,web,-1,1,N{d}" for d in range(10, 16)]
     params = load_params(_setup(tmp_path, rows))
     with pytest.raises(DataError) as info:
-        ingest(params)
+        build_store(params)
     message = str(info.value)
     assert "\n" not in message
     assert "sales.csv" in message and "negative_revenue" in message and "'Amount'" in message
@@ -114,7 +115,7 @@ def test_whole_input_problems_are_fatal_one_line(tmp_path, content, expected):
     (tmp_path / "sales.csv").write_text(content)
     params = load_params(params_path)
     with pytest.raises(DataError) as info:
-        ingest(params)
+        build_store(params)
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
     _no_outputs(tmp_path)
@@ -128,11 +129,11 @@ def test_missing_file_is_fatal(tmp_path):
 
 def test_failed_rebuild_keeps_the_old_store(tmp_path):
     params_path = _setup(tmp_path, GOOD)
-    ingest(load_params(params_path))
+    build_store(load_params(params_path))
     before = (tmp_path / "store.duckdb").read_bytes()
     (tmp_path / "sales.csv").write_text("Day,Area\n2024-01-01,North\n")
     with pytest.raises(DataError):
-        ingest(load_params(params_path))
+        build_store(load_params(params_path))
     assert (tmp_path / "store.duckdb").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml", "sales.csv", "store.duckdb", "store_rejects"]
 
@@ -144,7 +145,7 @@ def test_orphan_keys_in_optional_tables_are_rejected(tmp_path):
     (tmp_path / "channels.csv").write_text("channel,channel_type\nweb,online\nstore,offline\nnew_app,online\n")
     params = load_params(_setup(tmp_path, GOOD, tables="  targets: {path: targets.csv}\n"
                                                        "  channels: {path: channels.csv}\n"))
-    quality = {t.table: t for t in ingest(params).tables}
+    quality = {t.table: t for t in build_store(params).tables}
     assert quality["targets"].rejected == {"unknown_region": 1, "unknown_channel": 1}
     assert quality["targets"].examples == {"unknown_region": [3], "unknown_channel": [4]}
     assert quality["channels"].rejected == {}  # a channel without sales yet is master data, not an error
@@ -156,9 +157,10 @@ def test_encodings_bom_and_na_values(tmp_path):
     params_path = _setup(tmp_path, GOOD)
     text = HEADER + "2024-01-05,Région Nord,web,10,NA,A1\n2024-01-06,Zürich,web,20,1,A2\n"
     (tmp_path / "sales.csv").write_bytes(text.encode("cp1252"))
-    raw = params_path.read_text().replace("path: sales.csv", "path: sales.csv\n    encoding: cp1252\n    na_values: [NA]")
+    raw = params_path.read_text().replace("path: sales.csv",
+                                          "path: sales.csv\n    encoding: cp1252\n    na_values: [NA]")
     params_path.write_text(raw)
-    ingest(load_params(params_path))
+    build_store(load_params(params_path))
     con = duckdb.connect(str(tmp_path / "store.duckdb"), read_only=True)
     assert sorted(r for (r,) in con.execute("SELECT region FROM sales").fetchall()) == ["Région Nord", "Zürich"]
     assert con.execute("SELECT count(units) FROM sales").fetchone()[0] == 1
@@ -187,7 +189,7 @@ def test_derive_expression(tmp_path):
         "columns: {date: Day, region: Area, revenue: Amount}\n"
         "    derive: {channel: \"'online'\", cost: 'TRY_CAST(\"Amount\" AS DOUBLE) * 0.5'}"))
     params = load_params(params_path)
-    ingest(params)
+    build_store(params)
     con = duckdb.connect(str(params.store), read_only=True)
     assert con.execute("SELECT DISTINCT channel FROM sales").fetchall() == [("online",)]
     assert con.execute("SELECT sum(cost) FROM sales").fetchone()[0] == pytest.approx(425.75 / 2)
@@ -219,7 +221,7 @@ def test_duplicate_keys_in_plan_tables_but_not_in_survey_answers(tmp_path):
         "date,region,channel,score\n2024-01-05,North,web,9\n2024-01-05,North,web,9\n2024-01-06,South,store,7\n")
     params = load_params(_setup(tmp_path, GOOD, tables="  targets: {path: targets.csv}\n"
                                                        "  feedback: {path: feedback.csv}\n"))
-    quality = {t.table: t for t in ingest(params).tables}
+    quality = {t.table: t for t in build_store(params).tables}
     assert quality["targets"].rejected == {"duplicate_key": 1}
     assert quality["targets"].examples == {"duplicate_key": [3]}
     assert quality["feedback"].rejected == {}  # two identical answers are two answers

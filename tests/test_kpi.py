@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from chanlib.analytics import kpi
+from chanlib.build import build_store
 from chanlib.config import load_params
 from chanlib.errors import DataError
-from chanlib.data.ingest import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("kpi_pandas", ROOT / "bench" / "kpi_pandas.py")
@@ -56,7 +56,7 @@ def test_every_kpi_matches_pandas(demo, by, period):
         np.testing.assert_allclose(a[~np.isnan(a)], b[~np.isnan(b)], rtol=1e-9, atol=1e-9, err_msg=column)
     assert not np.isinf(got[kpis].to_numpy(dtype="float64")).any()
     extra = set(expected.columns) - set(got.columns) - set(keys)
-    assert not extra, f"pandas computed KPIs chanlib left out: {extra} (omitted: {result.omitted})"
+    assert not extra, f"pandas computed KPIs chanlib left out: {extra} (left out: {result.left_out})"
 
 
 def test_every_family_present_for_region_channel_month(demo):
@@ -68,8 +68,18 @@ def test_every_family_present_for_region_channel_month(demo):
                    "cost_to_serve", "channel_roi", "incentive_cost_pct", "sell_in_units", "sell_through_rate",
                    "weeks_of_supply", "feedback_score"):
         assert column in result.frame, column
-    assert set(result.omitted) == {"market"} and "channel" in result.omitted["market"]
+    assert set(result.left_out) == {"market"} and "channel" in result.left_out["market"]
     assert "market_share_change" in kpi.kpi_table(con, ["region"], "quarter").frame
+
+
+def test_data_frames_work_like_the_store(demo):
+    """Every analysis takes ``data``: a mapping of canonical table name to DataFrame gives what the store gives."""
+    con, tables = demo
+    from_store = kpi.kpi_table(con, ["region", "channel"], "quarter")
+    from_frames = kpi.kpi_table(tables, ["region", "channel"], "quarter")
+    pd.testing.assert_frame_equal(from_frames.frame, from_store.frame, check_dtype=False)
+    assert from_frames.left_out == from_store.left_out
+    pd.testing.assert_frame_equal(kpi.headline(tables), kpi.headline(con), check_dtype=False)
 
 
 def _tiny_store(tmp_path: Path, sales: str, costs: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -79,7 +89,7 @@ def _tiny_store(tmp_path: Path, sales: str, costs: str | None = None) -> duckdb.
         (tmp_path / "costs.csv").write_text("period,region,channel,cost_type,amount\n" + costs)
         tables += "  costs: {path: costs.csv}\n"
     (tmp_path / "p.yaml").write_text(f"store: s.duckdb\ntables:\n{tables}")
-    ingest(load_params(tmp_path / "p.yaml"))
+    build_store(load_params(tmp_path / "p.yaml"))
     return duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
 
 
@@ -110,7 +120,7 @@ def test_missing_tables_are_left_out_with_a_reason(tmp_path):
     con = _tiny_store(tmp_path, "2024-01-05,North,web,100,1,60,P1,O1\n")
     result = kpi.kpi_table(con, ["region"], "month")
     for family in ("targets", "costs", "inventory", "feedback", "market"):
-        assert result.omitted[family] == f"the store has no {family} table"
+        assert result.left_out[family] == f"the store has no {family} table"
         assert not any(c.startswith(("target", "channel_costs", "sell_", "feedback", "market")) for c in result.frame)
     with pytest.raises(DataError, match="channel_type needs the channels table"):
         kpi.kpi_table(con, ["channel_type"])

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from chanlib.analytics import planning
+from chanlib.errors import MissingInput
 from chanlib.report import plots
-from chanlib.analytics.period_evaluation import MissingInput
 from chanlib.report.narrative import white_space_sentence
 
 
@@ -107,7 +107,7 @@ MARKET = pd.DataFrame({"period": ["2025-01-01", "2025-02-01", "2025-02-01", "202
 
 def test_region_with_one_month_and_region_without_market(make_store, caplog: pytest.LogCaptureFixture) -> None:
     con = make_store(sales=SALES, market=MARKET)
-    with caplog.at_level("WARNING", logger="chanlib.planning"):
+    with caplog.at_level("WARNING", logger="chanlib.analytics.planning"):
         got = planning.coverage(con).set_index(["region", "channel"])
     assert "NoMarket" in caplog.text and "NoMarket" not in got.index.get_level_values(0)
     assert got.loc[("Long", "web"), "penetration"] == pytest.approx(200 / 2000)

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from chanlib.analytics import product_fit as fit
-from chanlib.report import plots
-from chanlib.config import load_params
+from chanlib.build import build_store
+from chanlib.config import FitSettings, load_params
 from chanlib.data.demo import generate
-from chanlib.analytics.period_evaluation import MissingInput
-from chanlib.data.ingest import ingest
+from chanlib.errors import MissingInput
+from chanlib.report import plots
 from chanlib.report.narrative import fit_recommendation_sentence
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ PRODUCTS = pd.DataFrame({"product_id": ["p1", "p2"], "category": ["Toys & Games"
 
 def test_zero_costs_and_unknown_products(make_store, caplog: pytest.LogCaptureFixture) -> None:
     con = make_store(sales=SALES, products=PRODUCTS)
-    with caplog.at_level(logging.WARNING, logger="chanlib.fit"):
+    with caplog.at_level(logging.WARNING, logger="chanlib.analytics.product_fit"):
         m = fit.fit_matrix(con)
     assert "no product category" in caplog.text  # p9 is not in products: left out, logged
     assert m["revenue"].sum() == 150.0
@@ -123,7 +123,7 @@ def test_without_cost_margins_are_nan_and_rules_use_the_index(make_store) -> Non
     con = make_store(sales=SALES.drop(columns="cost"), products=PRODUCTS)
     m = fit.fit_matrix(con)
     assert m["margin_pct"].isna().all()
-    recs = fit.recommendations(m, grow_index=1.1, review_index=0.9)
+    recs = fit.recommendations(m, FitSettings(grow_index=1.1, review_index=0.9))
     assert not recs.empty and recs["reason"].str.contains("margin").sum() == 0
 
 
@@ -148,14 +148,14 @@ def test_empty_window_gives_empty_results(make_store) -> None:
 
 @pytest.fixture(scope="module")
 def medium(tmp_path_factory: pytest.TempPathFactory):
-    """The medium demo (~2M order lines, Parquet), generated and ingested once (about 20 s on 2 cores)."""
+    """The medium demo (~2M order lines, Parquet), generated and built once (about 20 s on 2 cores)."""
     out = tmp_path_factory.mktemp("medium") / "demo"
     t0 = time.perf_counter()
     generate(out, size="medium", seed=42)
     t1 = time.perf_counter()
     params = load_params(out / "params.yaml")
-    ingest(params)
-    log.info("medium demo: generate %.1f s, ingest %.1f s", t1 - t0, time.perf_counter() - t1)
+    build_store(params)
+    log.info("medium demo: generate %.1f s, build %.1f s", t1 - t0, time.perf_counter() - t1)
     con = duckdb.connect(str(params.store), read_only=True)
     yield con, out
     con.close()

@@ -11,25 +11,39 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from chanlib.analytics.segment import (
+    PartnerSegmenter,
+    SegmentSettings,
+    partner_features,
+    region_sizes,
+    segment_frame,
+    segment_partners,
+)
+from chanlib.build import ANALYSES, run_analyses
+from chanlib.config import Params
+from chanlib.data import store
+from chanlib.errors import MissingInput
 from chanlib.report import plots
-from chanlib.analytics.segment import (PartnerSegmenter, SegmentInputError, SegmentSettings, analyses, partner_features, profile_table, region_sizes, segment_frame, segment_partners, segment_sentence)
+from chanlib.report.narrative import profile_table, segment_sentence
 
 log = logging.getLogger(__name__)
 FEATURES = ["revenue", "growth", "volatility", "margin", "online_share", "recency_days", "target_attainment",
             "sell_through"]
+#: the segmentation analyses a store build registers (each left out on its own when its input is absent)
+SEGMENT_ANALYSES = ("segment_partners", "abc_xyz_partners", "abc_xyz_products", "customer_rfm")
 
 
 @pytest.fixture(scope="module")
 def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The medium demo (seed 42) and its store, built once for this module (~20 s)."""
+    from chanlib.build import build_store
     from chanlib.config import load_params
     from chanlib.data.demo import generate
-    from chanlib.data.ingest import ingest
 
     out = tmp_path_factory.mktemp("segment") / "medium"
     started = time.perf_counter()
     generate(out, "medium", 42)
-    ingest(load_params(out / "params.yaml"))
+    build_store(load_params(out / "params.yaml"))
     log.info("medium demo + store in %.1f s", time.perf_counter() - started)
     return out
 
@@ -113,22 +127,18 @@ def test_report_data_and_charts(medium_con, medium_result) -> None:
         assert fig.axes
 
 
-def test_analyses_on_medium(medium_con) -> None:
-    out = analyses(medium_con, SegmentSettings())
-    assert set(out) == {"segment_partners", "segment_profiles", "segment_deviations", "segment_scores",
-                        "abc_xyz_partners", "abc_xyz_products", "customer_rfm"}
-    abc = out["abc_xyz_partners"]
+def test_segment_results_kept_by_the_build(medium_con) -> None:
+    assert set(SEGMENT_ANALYSES) <= {a.name for a in ANALYSES}
+    names = ("segment_partners", "segment_profiles", "segment_deviations", "segment_scores", "abc_xyz_partners",
+             "abc_xyz_products", "customer_rfm")
+    assert all(store.has_result(medium_con, name) for name in names)
+    assert not any("*" in store.omitted(medium_con, name) for name in SEGMENT_ANALYSES)  # none left out whole
+    abc = store.read_result(medium_con, "abc_xyz_partners")
     assert set(abc["abc"]) == {"A", "B", "C"} and abc.groupby("region")["share"].sum().round(9).eq(1).all()
-    rfm = out["customer_rfm"]
+    rfm = store.read_result(medium_con, "customer_rfm")
     assert rfm["customer_id"].notna().all() and rfm[["r_score", "f_score", "m_score"]].isin(range(1, 6)).all().all()
-    target = duckdb.connect()  # every result can be kept in a store, as analyse.run_all does
-    for name, frame in out.items():
-        target.register("v", frame)
-        target.execute(f"CREATE TABLE result_{name} AS SELECT * FROM v")
-        target.unregister("v")
-        assert target.execute(f"SELECT count(*) FROM result_{name}").fetchall()[0][0] == len(frame)
-    north = target.execute("SELECT * FROM result_abc_xyz_products WHERE region = 'North'").df()
-    assert set(north["xyz"].dropna()) <= {"X", "Y", "Z"}
+    north = store.read_result(medium_con, "abc_xyz_products", region="North")
+    assert len(north) and set(north["xyz"].dropna()) <= {"X", "Y", "Z"}
 
 
 # -- small stores ------------------------------------------------------------------------------------------------
@@ -221,9 +231,16 @@ def test_store_without_partners_raises() -> None:
     con = duckdb.connect()
     con.execute("CREATE TABLE sales AS SELECT DATE '2024-01-01' AS date, 'R' AS region, 'web' AS channel, "
                 "1.0 AS revenue")
-    with pytest.raises(SegmentInputError, match="partner_id"):
+    with pytest.raises(MissingInput, match="partner_id"):
         segment_partners(con)
-    assert analyses(con) == {}
+    # the build leaves each segmentation out, with its reason, and keeps no result of it
+    params = Params.model_validate({"tables": {"sales": {"path": "sales.csv"}}})
+    omitted = run_analyses(con, params, analyses=tuple(a for a in ANALYSES if a.name in SEGMENT_ANALYSES))
+    assert sorted(name for name, item, _ in omitted if item == "*") == sorted(SEGMENT_ANALYSES)
+    assert not any(store.has_result(con, name) for name in SEGMENT_ANALYSES)
+    con.execute("ALTER TABLE sales ADD COLUMN partner_id VARCHAR")  # the column, but no sale has a partner
+    with pytest.raises(MissingInput, match="no sale has a partner_id"):
+        partner_features(con)
 
 
 def test_settings_errors() -> None:

@@ -8,10 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chanlib.report import plots
-from chanlib.analytics.segment import (SegmentInputError, SegmentSettings, abc_classes, abc_xyz_matrix, abc_xyz_table, customer_rfm, load_online_retail, rfm, rfm_summary, xyz_classes)
+from chanlib.analytics.segment import (
+    SegmentInputError,
+    SegmentSettings,
+    abc_classes,
+    abc_xyz_matrix,
+    abc_xyz_table,
+    customer_rfm,
+    load_online_retail,
+    rfm,
+    rfm_summary,
+    xyz_classes,
+)
 from chanlib.analytics.segment.customers import RFM_NAMES
-
+from chanlib.errors import MissingInput
+from chanlib.report import plots
 
 # -- ABC ---------------------------------------------------------------------------------------------------------
 
@@ -103,6 +114,12 @@ def test_abc_xyz_table_from_store() -> None:
     assert set(out["xyz"]) == {"X"}
     with pytest.raises(ValueError, match="partner_id or product_id"):
         abc_xyz_table(con, "customer_id", SegmentSettings())
+    con.execute("UPDATE sales SET partner_id = NULL")
+    with pytest.raises(MissingInput, match="no sale has a partner_id"):
+        abc_xyz_table(con, "partner_id")
+    con.execute("ALTER TABLE sales DROP COLUMN product_id")
+    with pytest.raises(MissingInput, match="no product_id column"):
+        abc_xyz_table(con, "product_id")
 
 
 @pytest.mark.parametrize("call, message", [
@@ -187,7 +204,8 @@ def test_customer_rfm_from_store_and_absent_customers() -> None:
     assert set(out["region"]) == {"N", "S"} and out["customer_id"].notna().all()
     assert out.groupby("region")["frequency"].sum().sum() == 1800  # the 200 lines without a customer are not counted
     con.execute("ALTER TABLE sales DROP COLUMN customer_id")
-    assert customer_rfm(con).empty
+    with pytest.raises(MissingInput, match="no customer_id column"):
+        customer_rfm(con)
 
 
 def test_load_online_retail_errors(tmp_path: Path) -> None:

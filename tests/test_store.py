@@ -8,8 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from chanlib.data import store
+from chanlib.build import ensure
 from chanlib.config import load_params
+from chanlib.data import store
 from chanlib.errors import DataError
 
 
@@ -19,7 +20,7 @@ def params(demo_copy):
 
 
 def test_round_trip_equals_the_input_files(params):
-    store.ensure(params)
+    ensure(params)
     con = store.connect(params.store)
     for table in ("sales", "partners", "targets"):
         source = pd.read_csv(params.tables[table].path)
@@ -36,23 +37,23 @@ def test_round_trip_equals_the_input_files(params):
 
 def test_store_is_rebuilt_when_an_input_changes(params):
     assert not store.is_fresh(params)
-    store.ensure(params)
+    ensure(params)
     assert store.is_fresh(params)
     built = os.stat(params.store).st_mtime_ns
-    store.ensure(params)
+    ensure(params)
     assert os.stat(params.store).st_mtime_ns == built  # fresh: not rebuilt
     path = params.tables["sales"].path
     time.sleep(0.01)
     path.write_text(path.read_text())  # same content, newer file
     assert not store.is_fresh(params)
-    store.ensure(params)
+    ensure(params)
     assert store.is_fresh(params)
     changed = params.model_copy(update={"currency": "USD"})
     assert not store.is_fresh(changed)
 
 
 def test_store_opens_read_only(params):
-    store.ensure(params)
+    ensure(params)
     con = store.connect(params.store)
     with pytest.raises(duckdb.Error):
         con.execute("CREATE TABLE x AS SELECT 1")

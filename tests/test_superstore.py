@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from chanlib.data import store
+from chanlib.build import build_store
 from chanlib.config import load_params
-from chanlib.data.ingest import ingest
+from chanlib.data import store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def superstore_store(superstore_csv, tmp_path_factory) -> Path:
     params = load_params(ROOT / "params" / "superstore.yaml", {"sales": superstore_csv})
     params = params.model_copy(update={"store": tmp_path_factory.mktemp("ss") / "superstore.duckdb"})
-    quality = ingest(params)
+    quality = build_store(params)
     assert quality.tables[0].rows_read == 9994 and quality.tables[0].rows_rejected == 0
     return params.store
 
@@ -63,10 +63,8 @@ def test_validate_without_sales_column_exits_1_and_writes_no_store(superstore_cs
 
 
 def test_headline_kpis_on_superstore(superstore_store, superstore_csv):
-    from chanlib import build as analyse
-
     con = store.connect(superstore_store)
-    head = analyse.read(con, "headline").set_index("region")
+    head = store.read_result(con, "headline").set_index("region")
     raw = pd.read_csv(superstore_csv, encoding="utf-8-sig")
     raw["date"] = pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")
     window = raw[raw["date"] > pd.Timestamp("2019-12-30") - pd.DateOffset(months=12)]
@@ -81,13 +79,11 @@ def test_headline_kpis_on_superstore(superstore_store, superstore_csv):
 
 
 def test_forecasts_use_the_levels_the_export_has(superstore_store):
-    from chanlib import build as analyse
-
     con = store.connect(superstore_store)
-    nodes = analyse.read(con, "forecast_nodes")
+    nodes = store.read_result(con, "forecast_nodes")
     assert sorted(nodes["level"].unique()) == ["channel", "region", "total"]  # no partner_id in this export
     assert len(nodes) == 1 + 4 + 12
-    forecast = analyse.read(con, "forecast")
+    forecast = store.read_result(con, "forecast")
     wide = forecast.pivot(index="unique_id", columns="ds", values="yhat")
     regions = nodes.loc[nodes["level"] == "region", "unique_id"]
     assert (abs(wide.loc[regions].sum() - wide.loc["total"]) < 1e-6).all()
