@@ -20,7 +20,8 @@ def model_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         path = f"{prefix}{name}"
         keys.append(path)
         annotation = field.annotation
-        nested = [a for a in (annotation, *typing.get_args(annotation)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        candidates = (annotation, *typing.get_args(annotation))
+        nested = [a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)]
         if nested:
             keys += model_keys(nested[0], path + ".")
     return keys
