@@ -67,15 +67,22 @@ def kpi_cube(tables: dict[str, pd.DataFrame], by: list[str], period: str | None)
     out["margin_pct"] = _div(out["gross_margin"], out["revenue"])
     out["revenue_per_partner"] = _div(out["revenue"], out["active_partners"])
 
-    by_partner = _agg(sales, list(dict.fromkeys(keys + ["partner_id"])), r=("revenue", "sum"))
+    sales["sold"] = sales["revenue"] > 0
+    by_partner = _agg(sales, list(dict.fromkeys(keys + ["partner_id"])), r=("revenue", "sum"), active=("sold", "any"))
     total = by_partner.groupby(keys)["r"].transform("sum") if keys else by_partner["r"].sum()
     by_partner["share"] = by_partner["r"] / total
     order = list(dict.fromkeys(keys + ["r", "partner_id"]))
     by_partner = by_partner.sort_values(order, ascending=[c != "r" for c in order])
     by_partner["rank"] = by_partner.groupby(keys).cumcount() + 1 if keys else np.arange(1, len(by_partner) + 1)
-    by_partner["top5"] = by_partner["share"].where(by_partner["rank"] <= 5, 0.0)
+    # top-N share: N = min(5, active partners - 1), undefined for a cell with fewer than two active partners
+    n_active = by_partner.groupby(keys)["active"].transform("sum") if keys else by_partner["active"].sum()
+    by_partner["n"] = np.minimum(5, n_active - 1).astype(float)
+    by_partner["n"] = by_partner["n"].where(by_partner["n"] >= 1)
+    by_partner["top"] = by_partner["share"].where(by_partner["rank"] <= by_partner["n"], 0.0)
     by_partner["sq"] = by_partner["share"] ** 2
-    out = _merge(out, _agg(by_partner, keys, top5_partner_share=("top5", "sum"), hhi=("sq", "sum")), keys)
+    conc = _agg(by_partner, keys, top_partner_share=("top", "sum"), top_partner_n=("n", "max"), hhi=("sq", "sum"))
+    conc["top_partner_share"] = conc["top_partner_share"].where(conc["top_partner_n"].notna())
+    out = _merge(out, conc, keys)
 
     if period:
         out["revenue_prev_period"] = _shift(out, keys, "revenue", STEP[period])
@@ -123,6 +130,8 @@ def kpi_cube(tables: dict[str, pd.DataFrame], by: list[str], period: str | None)
         wide["channel_costs"] = wide.sum(axis=1)
         out = _merge(out, wide.reset_index() if keys else wide.reset_index(drop=True), keys)
         out["cost_to_serve"] = _div(out["channel_costs"], out["revenue"])
+        out["contribution_margin"] = out["gross_margin"] - out["channel_costs"]
+        out["contribution_margin_pct"] = _div(out["contribution_margin"], out["revenue"])
         out["channel_roi"] = _div(out["gross_margin"] - out["channel_costs"], out["channel_costs"])
         out["incentive_cost_pct"] = _div(out["cost_incentive"], out["revenue"])
 
@@ -161,7 +170,10 @@ def kpi_cube(tables: dict[str, pd.DataFrame], by: list[str], period: str | None)
             days = (sales["date"].max() - sales["date"].min()).days + 1
         weeks = pd.Series(days, index=agg.index) / 7
         agg["weeks_of_supply"] = _div(agg["on_hand_units"], _div(agg["sell_out_units"], weeks))
-        agg["sell_through_rate"] = _div(agg["sell_out_units"], agg["sell_in_units"])
+        # standard sell-through: what sold out of what was there to sell (sold + closing stock, negative stock as 0)
+        there = agg["sell_out_units"] + agg["on_hand_units"].clip(lower=0)
+        agg["sell_through_rate"] = _div(agg["sell_out_units"], there.where(there > 0))
+        agg["sell_out_to_sell_in"] = _div(agg["sell_out_units"], agg["sell_in_units"])
         out = _merge(out, agg, keys)
 
     if set(by) <= {"region", "category"} and "market" in tables:

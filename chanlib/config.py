@@ -53,7 +53,8 @@ class StrictModel(BaseModel):
 
 
 #: every model name a settings file may list (see :mod:`chanlib.analytics.forecast.models`)
-ModelName = Literal["naive", "seasonal_naive", "ets", "ets_damped", "theta", "dotm", "ces", "arima"]
+ModelName = Literal["naive", "seasonal_naive", "season_mean", "ets", "ets_damped", "ses", "theta", "dotm", "ces",
+                    "arima"]
 Metric = Literal["smape", "mase", "mae"]
 Engine = Literal["auto", "statsforecast", "statsmodels"]
 #: a level of the sales hierarchy below the total
@@ -103,6 +104,14 @@ class ForecastSettings(StrictModel):
     #: a series whose chosen model scores worse in the backtest than the seasonal-naive benchmark (naive when the
     #: history is shorter than ``min_seasons`` seasons) falls back to that benchmark, flagged ``benchmark``
     benchmark_fallback: bool = True
+    #: ... only when the model's backtest score is worse than the benchmark's by more than this share (1.0: twice
+    #: the benchmark's error); a model worse by less is kept and flagged ``below_benchmark``. One backtest window
+    #: is a noisy judge: on M3 monthly falling back at any margin costs 0.56 sMAPE points, at 1.0 nothing
+    benchmark_margin: float = Field(1.0, ge=0.0)
+    #: a series whose chosen model's backtest sMAPE is above this is flagged ``unreliable`` (50: the forecast was off
+    #: by a factor of about 1.7 either way), even when it beat the benchmark (an erratic series beats a seasonal
+    #: naive forecast easily)
+    unreliable_smape: float = Field(50.0, gt=0.0, le=200.0)
     #: warn when an interval's coverage misses its nominal level by more than this (0.10: ten points)
     coverage_tolerance: float = Field(0.10, ge=0.0, le=1.0)
     #: rolling-origin backtest windows used to choose the model and to measure interval coverage (0: no
@@ -311,7 +320,7 @@ class PeriodSettings(StrictModel):
     #: a year earlier)
     window_months: int = Field(12, ge=1, le=120)
     #: a calendar month/quarter/year counts as complete when the data reach within this many days of its last day
-    complete_tolerance_days: int = Field(0, ge=0, le=27)
+    complete_tolerance_days: int = Field(3, ge=0, le=27)
     #: an earlier period or window counts as covered by the data when they start at most this many days after it
     coverage_slack_days: int = Field(7, ge=0, le=60)
     #: growth is shown only when the earlier period's revenue is at least this much (in the params' currency)

@@ -6,8 +6,9 @@ Every section of a report and every analysis takes its dates from here:
 * **trailing window** of ``months`` months -- the days after ``as_of - months`` up to ``as_of`` (calendar-month
   arithmetic, e.g. 2024-02-29 .. 2025-02-28 for 12 months as of 2025-02-28), and the same window a year earlier;
 * **complete period** -- a calendar month, quarter or year is complete when the data reach within
-  ``tolerance_days`` of its last day (0: the last sale falls on its last day); the latest complete one is what
-  period evaluations, fits and forecasts use;
+  ``tolerance_days`` (default 3) of its last day (0: the last sale falls on its last day; Superstore's last order is
+  on 2019-12-30, so its last quarter counts); the latest complete one is what period evaluations, fits and forecasts
+  use;
 * **covered** -- an earlier period or window counts as covered by the data when they start at most
   ``slack_days`` after its first day; a comparison with an uncovered period is not made.
 
@@ -15,7 +16,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> last = pd.Timestamp("2019-12-30")
->>> [str(d.date()) for d in latest_complete(last, "quarter")]
+>>> [str(d.date()) for d in latest_complete(last, "quarter", tolerance_days=0)]
 ['2019-07-01', '2019-09-30']
 >>> [str(d.date()) for d in latest_complete(last, "quarter", tolerance_days=3)]
 ['2019-10-01', '2019-12-31']
@@ -41,7 +42,7 @@ _FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
 #: default of ``periods.coverage_slack_days``
 COVERAGE_SLACK_DAYS = 7
 #: default of ``periods.complete_tolerance_days``
-COMPLETE_TOLERANCE_DAYS = 0
+COMPLETE_TOLERANCE_DAYS = 3
 
 DateLike: TypeAlias = date | str | pd.Timestamp
 

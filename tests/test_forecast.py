@@ -221,8 +221,9 @@ def test_m3_slice_beats_seasonal_naive(shared_data):
 # ------------------------------------------------------------------------------------------------ choice, calibration
 def test_combination_kept_unless_clearly_beaten():
     df = _frame({f"s{i}": _seasonal(48, seed=i) for i in range(4)})
+    # the benchmark fallback (tested in test_thin_data) would replace a combination that seasonal naive beats by 2x
     s = ForecastSettings(season_length=12, horizon=6, models=["seasonal_naive", "theta", "ets"], backtest_windows=1,
-                         n_jobs=1)
+                         n_jobs=1, benchmark_fallback=False)
     strict = forecast(df, s.model_copy(update={"combination_margin": 0.0}))
     bt = strict.backtest.pivot(index="unique_id", columns="model", values="score")
     assert (strict.selection.set_index("unique_id")["model"] == bt.idxmin(axis=1)).all()
@@ -231,15 +232,53 @@ def test_combination_kept_unless_clearly_beaten():
 
 
 def test_calibration_scales_intervals_around_the_forecast():
-    df = _frame({f"s{i}": _seasonal(48, seed=i) for i in range(8)})
+    """The factor is checked against its definition: the chosen models' backtest intervals, scaled by it, contain
+    at least the nominal share of the backtest actuals, and no smaller factor does (within one point)."""
+    t = np.arange(48)
+    df = _frame({f"s{i}": 100 + 1.5 * t + 15 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(i).normal(0, 4, 48)
+                 for i in range(8)})
     raw = forecast(df, FAST.model_copy(update={"calibrate_intervals": False}))
     cal = forecast(df, FAST.model_copy(update={"calibrate_intervals": True}))
     sel = cal.coverage.query("model == 'selected'").set_index("level")["scale"]
     assert raw.coverage["scale"].eq(1.0).all() and (sel > 0).all()
     pd.testing.assert_series_equal(raw.forecasts["yhat"], cal.forecasts["yhat"])
-    k = sel.loc[80]
-    expected = raw.forecasts["yhat"] + k * (raw.forecasts["hi_80"] - raw.forecasts["yhat"])
-    assert np.allclose(cal.forecasts["hi_80"], expected)
+    # the backtest, again, by hand: one window (FAST) = the last `horizon` points; each series' chosen model refit on
+    # what precedes them (42 points: two full seasons, so the season length is kept)
+    h, chosen = FAST.horizon, cal.selection.set_index("unique_id")["model"]
+    actual, mean = [], []
+    lower, upper = {level: [] for level in FAST.levels}, {level: [] for level in FAST.levels}
+    for uid, part in df.groupby("unique_id"):
+        y = part["y"].to_numpy()
+        p = predict(chosen[uid], y[:-h], h, FAST.season_length, FAST.levels, engine=cal.engine, seed=FAST.seed)
+        row = cal.backtest[(cal.backtest["unique_id"] == uid) & (cal.backtest["model"] == chosen[uid])]
+        for level in FAST.levels:  # ... the same intervals as the code's backtest: the same actuals inside
+            inside = int(((y[-h:] >= p.lower[level]) & (y[-h:] <= p.upper[level])).sum())
+            assert row[f"inside_{level}"].item() == inside, (uid, level)
+            lower[level].append(p.lower[level])
+            upper[level].append(p.upper[level])
+        actual.append(y[-h:])
+        mean.append(p.mean)
+    a, m = np.concatenate(actual), np.concatenate(mean)
+    n = a.size
+    assert n == 8 * h >= 30  # enough points to calibrate on
+    assert chosen.nunique() == 2  # both candidates are chosen somewhere: only the chosen one's points count
+
+    def covered(level: int, k: float) -> int:
+        lo, hi = np.concatenate(lower[level]), np.concatenate(upper[level])
+        return int(((a >= m - k * (m - lo)) & (a <= m + k * (hi - m))).sum())
+
+    # the raw intervals cover too little at 80 % and more than needed at 95 %: one widens, the other narrows
+    assert covered(80, 1.0) < np.ceil(0.8 * n) and covered(95, 1.0) > np.ceil(0.95 * n)
+    assert sel.loc[80] > 1.0 > sel.loc[95]
+    for level in FAST.levels:
+        k = sel.loc[level]
+        needed = int(np.ceil(level / 100 * n))
+        assert covered(level, k * (1 + 1e-9)) >= needed, (level, k)  # the nominal share, at least
+        assert covered(level, k * (1 - 1e-9)) <= needed, (level, k)  # any smaller factor: at most one point more
+        # the final intervals are the raw ones scaled by k around the forecast
+        f, c = raw.forecasts, cal.forecasts
+        np.testing.assert_allclose(c[f"hi_{level}"], f["yhat"] + k * (f[f"hi_{level}"] - f["yhat"]), rtol=1e-9)
+        np.testing.assert_allclose(c[f"lo_{level}"], f["yhat"] - k * (f["yhat"] - f[f"lo_{level}"]), rtol=1e-9)
     assert set(cal.frames()) == {"forecasts", "backtest", "selection", "coverage"}
 
 

@@ -96,14 +96,46 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "chanlib.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_generic_cli_on_an_m3_slice(shared_data, tmp_path):
+def _m3_inputs(shared_data: Path, folder: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The M3 monthly data, the first 8 series' training part in m3.csv and one series with a bad value in bad.csv."""
     m3 = pd.read_csv(shared_data / "m3_monthly.csv.gz")
     ids = sorted(m3["series"].unique())[:8]
-    m3[m3["series"].isin(ids) & (m3["split"] == "train")].to_csv(tmp_path / "m3.csv", index=False)
-    (tmp_path / "p.yaml").write_text("tables:\n  sales: {path: none.csv}\n")
+    m3[m3["series"].isin(ids) & (m3["split"] == "train")].to_csv(folder / "m3.csv", index=False)
+    (folder / "p.yaml").write_text("tables:\n  sales: {path: none.csv}\n")
+    bad = m3[m3["series"].isin(ids[:1]) & (m3["split"] == "train")].astype({"value": str})
+    bad.iloc[3, bad.columns.get_loc("value")] = "n/a"
+    bad.to_csv(folder / "bad.csv", index=False)
+    return m3, ids
+
+
+def _start_m3_cli(request, background):
+    """The three `chanlib forecast` runs of the M3 test, in the background (tests/conftest.py)."""
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("m3")
+    _m3_inputs(request.getfixturevalue("shared_data"), folder)
+    cli = [sys.executable, "-m", "chanlib.cli", "forecast", "--params", "p.yaml"]
+    commands = [cli + ["--input", "m3.csv", "--id", "series", "--time", "period", "--value", "value", "--season",
+                       "12", "--horizon", "18", "--out", str(folder / "f.csv")],
+                cli + ["--input", "m3.csv", "--id", "nope", "--out", "x.csv"],
+                cli + ["--input", "bad.csv", "--id", "series", "--time", "period", "--value", "value", "--out",
+                       "x.csv"]]
+    return background.call(folder, lambda: [background.run(args, folder) for args in commands])
+
+
+#: this module's work that starts in the background as the session starts (see tests/conftest.py)
+BACKGROUND = {"m3_cli": _start_m3_cli}
+
+
+@pytest.fixture(scope="module")
+def m3_cli(request, background):
+    return background.module_job(request, "m3_cli")
+
+
+def test_generic_cli_on_an_m3_slice(shared_data, m3_cli):
+    tmp_path = m3_cli.folder
+    m3 = pd.read_csv(shared_data / "m3_monthly.csv.gz")
+    ids = sorted(m3["series"].unique())[:8]
     out = tmp_path / "f.csv"
-    result = _cli("forecast", "--params", "p.yaml", "--input", "m3.csv", "--id", "series", "--time", "period",
-                  "--value", "value", "--season", "12", "--horizon", "18", "--out", str(out), cwd=tmp_path)
+    result, missing, broken = m3_cli.result()
     assert result.returncode == 0, result.stderr
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["unique_id", "ds", "model", "yhat", "lo_80", "hi_80", "lo_95", "hi_95"]
@@ -111,14 +143,7 @@ def test_generic_cli_on_an_m3_slice(shared_data, tmp_path):
     test = m3[m3["series"].isin(ids) & (m3["split"] == "test")]
     assert frame["ds"].min() == pd.to_datetime(test["period"].min() + "-01").strftime("%Y-%m-%d")
 
-    missing = _cli("forecast", "--params", "p.yaml", "--input", "m3.csv", "--id", "nope", "--out", "x.csv",
-                   cwd=tmp_path)
     assert missing.returncode == 1 and "'nope' (--id) is missing" in missing.stderr
-    bad = m3[m3["series"].isin(ids[:1]) & (m3["split"] == "train")].astype({"value": str})
-    bad.iloc[3, bad.columns.get_loc("value")] = "n/a"
-    bad.to_csv(tmp_path / "bad.csv", index=False)
-    broken = _cli("forecast", "--params", "p.yaml", "--input", "bad.csv", "--id", "series", "--time", "period",
-                  "--value", "value", "--out", "x.csv", cwd=tmp_path)
     assert broken.returncode == 1 and "bad.csv" in broken.stderr and "n/a" in broken.stderr
     assert not (tmp_path / "x.csv").exists()
 
@@ -132,3 +157,58 @@ def test_run_forecasts_cli(history_demo, tmp_path):
     frame = pd.read_parquet(out)
     assert {"unique_id", "ds", "model", "yhat", "lo_80", "hi_95", "level"} <= set(frame.columns)
     assert "total" in set(frame["unique_id"])
+
+
+# -- the outlook's charts draw these numbers ------------------------------------------------------------------------
+
+def test_forecast_panels_draw_actuals_forecast_and_interval():
+    from matplotlib.dates import date2num
+
+    from chanlib.report import plots
+
+    months = pd.date_range("2023-01-01", periods=30, freq="MS")
+    ahead = pd.date_range("2025-07-01", periods=3, freq="MS")
+    ids = ["North", "North/web", "North/shop"]
+    actuals = pd.concat([pd.DataFrame({"unique_id": uid, "ds": months, "y": 100.0 * (k + 1) + np.arange(30)})
+                         for k, uid in enumerate(ids)])
+    forecasts = pd.concat([pd.DataFrame({"unique_id": uid, "ds": ahead, "yhat": [10.0 + k, 11 + k, 12 + k],
+                                         "lo_80": [8.0 + k, 8 + k, 9 + k], "hi_80": [12.0 + k, 14 + k, 15 + k]})
+                           for k, uid in enumerate(ids)])
+    fig = plots.forecast_panels(actuals, forecasts, "EUR", history_months=24)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 4 and len(shown) == 3  # two columns: the fourth panel is hidden
+    assert [ax.get_title().lower() for ax in shown] == ["north", "web", "shop"]
+    for ax, uid in zip(shown, ids):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        past = actuals[actuals["unique_id"] == uid].tail(24)  # the last 24 months of actuals
+        np.testing.assert_allclose(date2num(lines["actual"].get_xdata()), date2num(past["ds"]))
+        np.testing.assert_allclose(lines["actual"].get_ydata(), past["y"])
+        f = forecasts[forecasts["unique_id"] == uid]
+        np.testing.assert_allclose(date2num(lines["forecast"].get_xdata()), date2num(f["ds"]))
+        np.testing.assert_allclose(lines["forecast"].get_ydata(), f["yhat"])
+        band = [c for c in ax.collections if c.get_label() == "80% interval"]
+        assert len(band) == 1
+        vertices = band[0].get_paths()[0].vertices
+        inside = (vertices[:, 0] >= date2num(ahead[0])) & (vertices[:, 0] <= date2num(ahead[-1]))
+        assert set(np.round(vertices[inside, 1], 9)) == set(f["lo_80"]) | set(f["hi_80"])  # from lo to hi
+    assert [t.get_text() for t in shown[0].get_legend().get_texts()] == ["actual", "forecast", "80% interval"]
+    web, shop = (shown[i].get_lines()[1].get_color() for i in (1, 2))
+    assert web != shop  # each channel its own colour
+
+
+def test_accuracy_history_draws_each_level():
+    from matplotlib.dates import date2num
+
+    from chanlib.report import plots
+
+    frame = pd.DataFrame({"cutoff": pd.to_datetime(["2025-09-30", "2025-06-30", "2025-03-31"] * 2),
+                          "level": ["total"] * 3 + ["region"] * 3, "smape": [5.0, 4.0, 6.0, 9.0, 8.0, 7.5]})
+    ax = plots.accuracy_history(frame).axes[0]
+    lines = ax.get_lines()
+    assert [line.get_label().lower() for line in lines] == ["total", "region"]
+    for line, level in zip(lines, ("total", "region")):
+        part = frame[frame["level"] == level].sort_values("cutoff")  # by cutoff, oldest first
+        np.testing.assert_allclose(date2num(line.get_xdata()), date2num(part["cutoff"]))
+        np.testing.assert_allclose(line.get_ydata(), part["smape"])
+    assert [t.get_text().lower() for t in ax.get_legend().get_texts()] == ["total", "region"]
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] > 9.0

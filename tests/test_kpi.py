@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from pathlib import Path
 
@@ -64,9 +63,10 @@ def test_every_family_present_for_region_channel_month(demo):
     result = kpi.kpi_table(con, ["region", "channel"], "month")
     for column in ("revenue", "units", "orders", "average_order_value", "gross_margin", "margin_pct", "growth_yoy",
                    "growth_prev_period", "share_of_parent", "active_partners", "revenue_per_partner",
-                   "top5_partner_share", "hhi", "target_attainment", "projected_revenue", "channel_costs",
-                   "cost_to_serve", "channel_roi", "incentive_cost_pct", "sell_in_units", "sell_through_rate",
-                   "weeks_of_supply", "feedback_score"):
+                   "top_partner_share", "top_partner_n", "hhi", "target_attainment", "projected_revenue",
+                   "channel_costs", "cost_to_serve", "contribution_margin", "contribution_margin_pct", "channel_roi",
+                   "incentive_cost_pct", "sell_in_units", "sell_through_rate", "sell_out_to_sell_in",
+                   "weeks_of_supply", "feedback_score", "feedback_responses"):
         assert column in result.frame, column
     assert set(result.left_out) == {"market"} and "channel" in result.left_out["market"]
     assert "market_share_change" in kpi.kpi_table(con, ["region"], "quarter").frame
@@ -130,14 +130,32 @@ def test_missing_tables_are_left_out_with_a_reason(tmp_path):
         kpi.kpi_table(con, ["region"], "week")
 
 
-def test_superstore_kpi_cli_gives_12_rows_summing_to_the_total(superstore_csv, tmp_path):
-    params = tmp_path / "superstore.yaml"
-    params.write_text((ROOT / "params" / "superstore.yaml").read_text()
-                      .replace("store: ../data/superstore.duckdb", f"store: {tmp_path / 'ss.duckdb'}"))
+def _start_superstore_kpi_cli(request, background):
+    """Three `chanlib kpi` runs on the session's Superstore store (found up to date: no build), in the background
+    (tests/conftest.py): by region and channel to CSV, by quarter to Parquet, and an unknown --by."""
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("kpi_cli")
+    params = request.getfixturevalue("superstore_yaml")(folder / "superstore.yaml", folder / "reports")
+    cli = [sys.executable, "-m", "chanlib.cli", "kpi", "--params", str(params), "--data",
+           f"sales={request.getfixturevalue('superstore_csv')}"]
+    commands = [cli + ["--by", "region,channel", "--out", str(folder / "k.csv")],
+                cli + ["--period", "quarter", "--out", str(folder / "k.parquet")],
+                cli + ["--by", "region,colour", "--out", str(folder / "x.csv")]]
+    return background.call(folder, lambda: [background.run(args, folder) for args in commands])
+
+
+#: this module's work that starts in the background as the session starts (see tests/conftest.py)
+BACKGROUND = {"superstore_kpi_cli": _start_superstore_kpi_cli}
+
+
+@pytest.fixture(scope="module")
+def superstore_kpi_cli(request, background):
+    return background.module_job(request, "superstore_kpi_cli")
+
+
+def test_superstore_kpi_cli_gives_12_rows_summing_to_the_total(superstore_csv, superstore_store, superstore_kpi_cli):
+    tmp_path = superstore_kpi_cli.folder
     out = tmp_path / "k.csv"
-    result = subprocess.run([sys.executable, "-m", "chanlib.cli", "kpi", "--params", str(params), "--data",
-                             f"sales={superstore_csv}", "--by", "region,channel", "--out", str(out)],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result, monthly, bad = superstore_kpi_cli.result()
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out)
     assert len(table) == 12
@@ -150,12 +168,6 @@ def test_superstore_kpi_cli_gives_12_rows_summing_to_the_total(superstore_csv, t
     np.testing.assert_allclose(merged["revenue"], merged["Sales"], atol=0.005, rtol=0)
     np.testing.assert_allclose(merged["gross_margin"], merged["Profit"], atol=0.005, rtol=0)
     parquet = tmp_path / "k.parquet"
-    monthly = subprocess.run([sys.executable, "-m", "chanlib.cli", "kpi", "--params", str(params), "--data",
-                              f"sales={superstore_csv}", "--period", "quarter", "--out", str(parquet)],
-                             capture_output=True, text=True, cwd=tmp_path)
     assert monthly.returncode == 0, monthly.stderr
     assert len(pd.read_parquet(parquet)) == 16
-    bad = subprocess.run([sys.executable, "-m", "chanlib.cli", "kpi", "--params", str(params), "--data",
-                          f"sales={superstore_csv}", "--by", "region,colour", "--out", str(tmp_path / "x.csv")],
-                         capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 1 and "colour" in bad.stderr and not (tmp_path / "x.csv").exists()

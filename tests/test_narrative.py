@@ -84,9 +84,13 @@ def test_key_changes_sentences() -> None:
                                "revenue_prev": [100.0, 60.0], "revenue_ly": [90.0, 70.0]})
     decomposition = pd.DataFrame({"region": "N", "channel": ["web", "shop"], "revenue": [150.0, 50.0],
                                   "revenue_base": [90.0, 70.0], "change": [60.0, -20.0],
-                                  "volume_effect": [22.5, 17.5], "mix_effect": [37.5, -37.5],
+                                  "market_growth": [22.5, 17.5], "share_shift": [37.5, -37.5],
                                   "share": [0.75, 0.25], "share_base": [0.5625, 0.4375]})
     sentences = n.key_changes(p, comparison, decomposition, "last_year", "N", "EUR", n=1)
     assert len(sentences) == 2
     assert "2025 Q4" in sentences[0] and "EUR 200" in sentences[0]
     assert sentences[1].startswith("**web**") and "EUR 60" in sentences[1]
+    # named for what it is: the region's change at the base share, and the shift in share (not volume and mix)
+    assert "EUR 22 from the region's market growth" in sentences[1]
+    assert "EUR 38 from a shift in its share of the region (75.0%, was 56.2%)" in sentences[1]
+    assert "volume" not in sentences[1] and "mix" not in sentences[1]

@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,17 +54,88 @@ def test_layout():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_every_module_imports_on_its_own():
-    """Entry points (bench scripts, notebooks) import modules in any order: each one imports in a fresh process."""
+#: run in one fresh interpreter: import the third-party modules chanlib imports at module level once (what importing
+#: any chanlib module loads anyway), then import each chanlib module (argv) in its own forked child, so no chanlib
+#: module is loaded before the one under test; prints one "module: last line of the error" per failure
+_IMPORT_EACH = r"""
+import os
+for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[name] = "1"  # no thread pools in a process that forks
+import ast, importlib, sys, traceback
+from pathlib import Path
+
+package = Path(sys.argv[1])
+third_party = set()
+for path in package.rglob("*.py"):
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+        third_party.update(names)
+skip = set(sys.stdlib_module_names) | {"chanlib", "__future__"}
+for name in sorted(third_party):
+    if name.split(".")[0] not in skip:
+        importlib.import_module(name)
+assert not any(m == "chanlib" or m.startswith("chanlib.") for m in sys.modules)
+running = {}  # pid -> module; as many children at a time as there are cores
+
+
+def reap():
+    pid, status = os.wait()
+    module = running.pop(pid)
+    if status and os.waitstatus_to_exitcode(status) != 1:
+        print(f"{module}: child ended with status {status}", flush=True)
+
+
+for module in sys.argv[2:]:
+    if len(running) >= (os.cpu_count() or 1):
+        reap()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            importlib.import_module(module)
+        except BaseException:
+            lines = traceback.format_exc().strip().splitlines() or ["?"]
+            print(f"{module}: {lines[-1]}", flush=True)
+            os._exit(1)
+        os._exit(0)
+    running[pid] = module
+while running:
+    reap()
+"""
+
+
+def _modules() -> list[str]:
     import pkgutil
-    import subprocess
+
+    import chanlib
+
+    return ["chanlib"] + sorted(m.name for m in pkgutil.walk_packages(chanlib.__path__, "chanlib."))
+
+
+def _start_import_each_module(request, background):
+    """The import check in its own interpreter, in the background (tests/conftest.py)."""
     import sys
 
     import chanlib
 
-    modules = ["chanlib"] + sorted(m.name for m in pkgutil.walk_packages(chanlib.__path__, "chanlib."))
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("imports")
+    return background.command([sys.executable, "-c", _IMPORT_EACH, chanlib.__path__[0], *_modules()], folder)
+
+
+#: this module's work that starts in the background as the session starts (see tests/conftest.py)
+BACKGROUND = {"import_each_module": _start_import_each_module}
+
+
+@pytest.fixture(scope="module")
+def import_each_module(request, background):
+    return background.module_job(request, "import_each_module")
+
+
+def test_every_module_imports_on_its_own(import_each_module):
+    """Entry points (bench scripts, notebooks) import modules in any order: each one imports without any other
+    chanlib module loaded before it (a forked child of an interpreter that has loaded only third-party packages)."""
     assert {"chanlib.build", "chanlib.data.store", "chanlib.analytics.segment.summary",
-            "chanlib.report.runner"} <= set(modules)
-    for module in modules:
-        result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
-        assert result.returncode == 0, f"{module}: {(result.stderr.strip().splitlines() or ['?'])[-1]}"
+            "chanlib.report.runner"} <= set(_modules())
+    result = import_each_module.result()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "", result.stdout  # one line per module that failed to import

@@ -19,7 +19,7 @@ def _key_changes(con, period: str, as_of=None, region: str | None = None, curren
     p = ev.latest_complete_period(con, period, as_of)
     comparison = ev.period_comparison(con, period, as_of, region)
     against = "last_year" if p.ly_covered else "previous"
-    decomposition = ev.mix_volume_decomposition(con, period, as_of, region, against=against)
+    decomposition = ev.share_shift_decomposition(con, period, as_of, region, against=against)
     return key_changes(p, comparison, decomposition, against, region, currency, n)
 
 
@@ -90,19 +90,19 @@ def test_period_comparison_one_region_and_as_of(demo) -> None:
 @pytest.mark.parametrize("against", ["last_year", "previous"])
 def test_decomposition_adds_up_and_matches_pandas(demo, against: str) -> None:
     con, sales = demo
-    got = ev.mix_volume_decomposition(con, "quarter", against=against)
+    got = ev.share_shift_decomposition(con, "quarter", against=against)
     want = pandas_comparison(sales, "quarter")
     base = want["ly" if against == "last_year" else "prev"]
     r1 = want.groupby("region")["cur"].transform("sum")
     r0 = base.groupby(want["region"]).transform("sum")
     s1, s0 = want["cur"] / r1, base / r0
-    np.testing.assert_allclose(got["volume_effect"], (r1 - r0) * s0, rtol=1e-9, atol=1e-6)
-    np.testing.assert_allclose(got["mix_effect"], r1 * (s1 - s0), rtol=1e-9, atol=1e-6)
-    # additivity: per channel, and per region (volume = total change, mix = 0)
-    assert (got["volume_effect"] + got["mix_effect"] - got["change"]).abs().max() < 1e-9
-    per_region = got.groupby("region")[["change", "volume_effect", "mix_effect"]].sum()
-    assert (per_region["volume_effect"] - per_region["change"]).abs().max() < 1e-9
-    assert per_region["mix_effect"].abs().max() < 1e-9
+    np.testing.assert_allclose(got["market_growth"], (r1 - r0) * s0, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(got["share_shift"], r1 * (s1 - s0), rtol=1e-9, atol=1e-6)
+    # additivity: per channel, and per region (market growth = total change, share shifts = 0)
+    assert (got["market_growth"] + got["share_shift"] - got["change"]).abs().max() < 1e-9
+    per_region = got.groupby("region")[["change", "market_growth", "share_shift"]].sum()
+    assert (per_region["market_growth"] - per_region["change"]).abs().max() < 1e-9
+    assert per_region["share_shift"].abs().max() < 1e-9
     np.testing.assert_allclose(got["change"], want["cur"] - base, rtol=1e-9, atol=1e-6)
 
 
@@ -135,10 +135,10 @@ def test_channel_without_sales_and_region_with_one_month(make_store) -> None:
     assert got.loc[("Old", "A & <B>"), "revenue_ly"] == 0 and np.isnan(got.loc[("Old", "A & <B>"), "growth_ly"])
     assert got.loc[("New", "web"), "revenue_prev"] == 0 and np.isnan(got.loc[("New", "web"), "growth_prev"])
     assert not np.isinf(got.select_dtypes("number")).any().any()
-    dec = ev.mix_volume_decomposition(con, "month", region="New")
-    assert dec[["volume_effect", "mix_effect"]].to_numpy().tolist() == [[10.0, 0.0]]  # all change is volume
-    dec = ev.mix_volume_decomposition(con, "month")
-    assert (dec["volume_effect"] + dec["mix_effect"] - dec["change"]).abs().max() < 1e-9
+    dec = ev.share_shift_decomposition(con, "month", region="New")
+    assert dec[["market_growth", "share_shift"]].to_numpy().tolist() == [[10.0, 0.0]]  # all change is growth
+    dec = ev.share_shift_decomposition(con, "month")
+    assert (dec["market_growth"] + dec["share_shift"] - dec["change"]).abs().max() < 1e-9
     text = " ".join(_key_changes(con, "month", region="Old", currency="EUR", n=5))
     assert "A &amp; &lt;B&gt;" in text and "<B>" not in text
     assert "growth cannot be computed" in text and "**fax** had no sales" in text
@@ -149,8 +149,8 @@ def test_store_with_one_month_has_no_comparisons(make_store) -> None:
     got = ev.period_comparison(con, "month")
     assert got["revenue"].tolist() == [5.0, 10.0]
     assert got[["revenue_prev", "revenue_ly", "growth_prev", "growth_ly"]].isna().all().all()
-    dec = ev.mix_volume_decomposition(con, "month")
-    assert dec[["volume_effect", "mix_effect"]].isna().all().all()
+    dec = ev.share_shift_decomposition(con, "month")
+    assert dec[["market_growth", "share_shift"]].isna().all().all()
     sentences = _key_changes(con, "month", currency="EUR")
     assert sentences == ["In March 2025 **All regions** sold **EUR 15**; the data do not reach back to "
                          "February 2025 or March 2024."]

@@ -3,7 +3,6 @@ absent inputs and zero costs."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import duckdb
@@ -12,9 +11,7 @@ import pandas as pd
 import pytest
 
 from chanlib.analytics import product_fit as fit
-from chanlib.build import build_store
-from chanlib.config import FitSettings, load_params
-from chanlib.data.demo import generate
+from chanlib.config import FitSettings
 from chanlib.errors import MissingInput
 from chanlib.report import plots
 from chanlib.report.narrative import fit_recommendation_sentence
@@ -78,23 +75,86 @@ def test_recommendations_follow_the_rules(demo) -> None:
     matrix = fit.fit_matrix(con)
     recs = fit.recommendations(matrix, top_n=12)
     assert len(recs) == 12 and recs["rank"].tolist() == list(range(1, 13))
-    assert recs["gap"].abs().is_monotonic_decreasing
-    thin = recs["margin_pct"] - recs["channel_margin_pct"] < -0.05
-    grow, review = recs["action"] == "grow", recs["action"] == "review"
-    assert (grow | review).all()
+    margin_gap = recs["margin_pct"] - recs["channel_margin_pct"]
+    thin = margin_gap < -0.05
+    under = recs["share_index"] <= 0.8
+    grow, develop, review = (recs["action"] == a for a in ("grow", "develop", "review"))
+    assert (grow | develop | review).all()
     assert (recs.loc[grow, "share_index"] >= 1.25).all() and not thin[grow].any()
-    assert ((recs.loc[review, "share_index"] <= 0.8) | thin[review]).all()
-    # the numbers behind each recommendation are the matrix's
+    assert (develop == (under & (margin_gap > 0))).all()  # under-sold and more profitable: an opportunity
+    assert ((under & (margin_gap <= 0)) | thin)[review].all()
+    # ranked by the margin at stake: |gap| x |margin - margin of the channel's other categories|, computed here
     merged = recs.merge(matrix, on=["category", "channel"], suffixes=("", "_m"))
+    rest = (merged["channel_margin_pct_m"] * merged["channel_revenue"] - merged["gross_margin"]) / (
+        merged["channel_revenue"] - merged["revenue_m"])
+    np.testing.assert_allclose(merged["margin_at_stake"], merged["gap_m"].abs() * (merged["margin_pct_m"] - rest).abs(),
+                               rtol=1e-9)
+    assert recs["margin_at_stake"].is_monotonic_decreasing
     np.testing.assert_allclose(merged["share_index"], merged["share_index_m"])
-    assert merged["reason"].str.contains("share index").all()
+    assert merged["reason"].str.contains("share index").all() and merged["reason"].str.contains("at stake").all()
     # every cell that qualifies and is not shown has a smaller stake than the last one shown
     full = fit.recommendations(matrix, top_n=1000)
-    assert full["gap"].abs().iloc[12:].max() <= recs["gap"].abs().min()
+    assert full["margin_at_stake"].iloc[12:].max() <= recs["margin_at_stake"].min()
+    # the gap is revenue vs an average mix: it sums to zero per channel, so it is no ranking of money at stake
+    assert matrix.groupby("channel")["gap"].sum().abs().max() < 1e-6
     sentence = fit_recommendation_sentence(recs.iloc[0], "EUR")
     assert sentence.startswith(f"**{recs.iloc[0]['action'].capitalize()} ")
+    assert "revenue than at an average mix" in sentence and "margin at stake EUR" in sentence
     fig = plots.fit_heatmap(matrix)
     assert fig.axes[0].get_title().startswith("Product-channel fit")
+
+
+# share index, margin %, channel margin %, expected action (fit defaults: grow 1.25, review 0.8, tolerance 5 points)
+RULES = [
+    (1.50, 0.30, 0.30, "grow"),
+    (1.50, 0.26, 0.30, "grow"),  # 4 points below the channel: within the tolerance
+    (1.50, 0.24, 0.30, "review"),  # 6 points below: thin, even though the channel favours it
+    (1.00, 0.20, 0.30, "review"),  # thin at an average share
+    (1.00, 0.35, 0.30, ""),  # nothing to say
+    (0.50, 0.35, 0.30, "develop"),  # under-sold but earns more than the channel: an opportunity, not a problem
+    (0.80, 0.31, 0.30, "develop"),  # at the review index, one point above the channel
+    (0.50, 0.30, 0.30, "review"),  # under-sold and earns no more
+    (0.50, 0.28, 0.30, "review"),
+    (0.50, 0.20, 0.30, "review"),  # under-sold and thin
+    (0.90, 0.40, 0.30, ""),  # between the two indices
+    (0.50, float("nan"), float("nan"), "review"),  # no cost: the index alone decides
+    (1.50, float("nan"), float("nan"), "grow"),
+]
+
+
+@pytest.mark.parametrize(("share_index", "margin", "channel_margin", "action"), RULES)
+def test_recommendation_rules(share_index: float, margin: float, channel_margin: float, action: str) -> None:
+    share_overall, channel_revenue = 0.2, 1000.0
+    revenue = share_index * share_overall * channel_revenue
+    cell = pd.DataFrame({
+        "category": ["Toys"], "channel": ["web"], "revenue": [revenue], "gross_margin": [revenue * margin],
+        "margin_pct": [margin], "channel_revenue": [channel_revenue], "channel_margin_pct": [channel_margin],
+        "rest_margin_pct": [(channel_margin * channel_revenue - revenue * margin) / (channel_revenue - revenue)],
+        "share_in_channel": [revenue / channel_revenue], "share_overall": [share_overall],
+        "share_index": [share_index], "expected_revenue": [share_overall * channel_revenue],
+        "gap": [revenue - share_overall * channel_revenue]})
+    recs = fit.recommendations(cell)
+    assert recs["action"].tolist() == ([action] if action else [])
+    if action and not np.isnan(margin):
+        want = abs(cell["gap"].iloc[0]) * abs(margin - cell["rest_margin_pct"].iloc[0])
+        assert recs["margin_at_stake"].iloc[0] == pytest.approx(want)
+        text = fit_recommendation_sentence(recs.iloc[0], "EUR")
+        assert ("an opportunity" in text) == (action == "develop")
+
+
+def test_margin_at_stake_ranks_by_hand() -> None:
+    # web: Toys 80 at 50%, Tools 20 at 50%; shop: Toys 20 at 50%, Tools 80 at 25% (the module's example)
+    products = pd.DataFrame({"product_id": ["p1", "p2"], "category": ["Toys", "Tools"]})
+    sales = pd.DataFrame({"date": pd.Timestamp("2025-01-31"), "region": "East",
+                          "channel": ["web", "web", "shop", "shop"], "product_id": ["p1", "p2", "p1", "p2"],
+                          "revenue": [80.0, 20.0, 20.0, 80.0], "cost": [40.0, 10.0, 10.0, 60.0]})
+    recs = fit.recommendations(fit.fit_matrix({"sales": sales, "products": products}))
+    # Tools in shop: gap 80 - 0.5 x 100 = 30, margin 25% vs 50% for Toys in shop -> 30 x 0.25 = 7.5; Toys in shop:
+    # gap -30, 50% vs 25% -> 7.5 (develop: under-sold at a better margin than the channel's 30%); web: equal margins
+    assert recs[["action", "category", "channel"]].values.tolist() == [
+        ["grow", "Tools", "shop"], ["develop", "Toys", "shop"], ["review", "Tools", "web"], ["grow", "Toys", "web"]]
+    assert recs["margin_at_stake"].tolist() == pytest.approx([7.5, 7.5, 0.0, 0.0])
+    assert recs["gap"].tolist() == pytest.approx([30.0, -30.0, -30.0, 30.0])
 
 
 SALES = pd.DataFrame({"date": ["2025-01-05", "2025-01-06", "2025-01-07", "2025-01-31"],
@@ -139,6 +199,23 @@ def test_absent_inputs_raise_missing_input(tmp_path: Path, make_store) -> None:
         fit.fit_matrix(con)
 
 
+def test_category_from_the_sales_table_when_there_is_no_products_table(make_store) -> None:
+    sales = SALES[SALES["product_id"] != "p9"].assign(category=["Toys & Games", "Tools", "Toys & Games"])
+    # the last sale is on 7 January, so there is no complete month: take all the data
+    with_products = fit.fit_matrix({"sales": sales.drop(columns="category"), "products": PRODUCTS}, months=None)
+    assert len(with_products) == 3
+    from_sales = fit.fit_matrix({"sales": sales.drop(columns="product_id")}, months=None)
+    pd.testing.assert_frame_equal(from_sales, with_products)
+    # with a products table, its categories win over the sales table's (here deliberately different)
+    other = fit.fit_matrix({"sales": sales.assign(category="Other"), "products": PRODUCTS}, months=None)
+    pd.testing.assert_frame_equal(other, with_products)
+    # a line without a category is left out, as a product without one is; through a real store too
+    con = make_store(sales=sales.assign(category=["Toys & Games", "Tools", None]).drop(columns="product_id"))
+    m = fit.fit_matrix(con, months=None)
+    assert m[["category", "channel", "revenue"]].values.tolist() == [["Tools", "web", 20.0],
+                                                                      ["Toys & Games", "web", 80.0]]
+
+
 def test_empty_window_gives_empty_results(make_store) -> None:
     con = make_store(sales=SALES, products=PRODUCTS)
     empty = fit.fit_matrix(con, region="nowhere")
@@ -147,17 +224,10 @@ def test_empty_window_gives_empty_results(make_store) -> None:
 
 
 @pytest.fixture(scope="module")
-def medium(tmp_path_factory: pytest.TempPathFactory):
-    """The medium demo (~2M order lines, Parquet), generated and built once (about 20 s on 2 cores)."""
-    out = tmp_path_factory.mktemp("medium") / "demo"
-    t0 = time.perf_counter()
-    generate(out, size="medium", seed=42)
-    t1 = time.perf_counter()
-    params = load_params(out / "params.yaml")
-    build_store(params)
-    log.info("medium demo: generate %.1f s, build %.1f s", t1 - t0, time.perf_counter() - t1)
-    con = duckdb.connect(str(params.store), read_only=True)
-    yield con, out
+def medium(medium_demo: Path):
+    """The medium demo (~2M order lines, Parquet) and its store: the session's, shared with the segment tests."""
+    con = duckdb.connect(str(medium_demo / "chanlib.duckdb"), read_only=True)
+    yield con, medium_demo
     con.close()
 
 
@@ -168,3 +238,22 @@ def test_top_channel_matches_planted_affinity_on_medium(medium) -> None:
     match = float((top.reindex(truth.index) == truth).mean())
     log.info("medium: top channel matches the planted affinity for %.0f%% of categories", 100 * match)
     assert match >= 0.9
+
+
+def test_fit_heatmap_draws_the_share_index(demo) -> None:
+    """Each cell of the heat map is its category x channel share index: coloured by log2 of it (so 2 and 1/2 are
+    equally far from white), annotated with it; rows are the categories, columns the channels."""
+    con, _, _ = demo
+    matrix = fit.fit_matrix(con)
+    pivot = matrix.pivot_table(index="category", columns="channel", values="share_index", aggfunc="first")
+    assert pivot.shape[0] >= 3 and pivot.shape[1] >= 3 and (pivot.to_numpy() > 0).all()
+    ax = plots.fit_heatmap(matrix).axes[0]
+    mesh = ax.collections[0]
+    logged = np.log2(pivot.to_numpy())
+    np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(pivot.shape), logged, rtol=1e-12)
+    assert [t.get_text() for t in ax.texts] == [f"{v:.2f}" for v in pivot.to_numpy().ravel()]
+    assert [t.get_text() for t in ax.get_yticklabels()] == pivot.index.tolist()
+    shown = [t.get_text().lower().replace(" ", "_") for t in ax.get_xticklabels()]
+    assert shown == [c.lower() for c in pivot.columns]
+    assert mesh.get_clim() == pytest.approx((-np.abs(logged).max(), np.abs(logged).max()))  # white at index 1
+    assert ax.get_title().startswith("Product-channel fit")

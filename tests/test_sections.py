@@ -21,8 +21,9 @@ def text_of(outputs: list) -> str:
 
 
 @pytest.fixture(scope="module")
-def north(demo_store: Path):
-    ctx = sections.open_region("North", Path(demo_store).parent / "params.yaml", demo_store)
+def north(demo_store_forecast: Path):
+    """North of the small demo with its forecasts (the outlook shows them)."""
+    ctx = sections.open_region("North", Path(demo_store_forecast).parent / "params.yaml", demo_store_forecast)
     yield ctx
     ctx.con.close()
 
@@ -46,6 +47,10 @@ def test_headline_cards_carry_the_stored_numbers(north) -> None:
 def test_title_names_region_and_data_set(north) -> None:
     text = text_of(sections.title(north))
     assert "# North: channel report" in text and "**demo-small**" in text
+
+
+def test_title_links_the_definitions_page(north) -> None:
+    assert "[Definitions](definitions.html)" in text_of(sections.title(north))
 
 
 def test_open_region_refuses_an_unknown_region(demo_store: Path) -> None:

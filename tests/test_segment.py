@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import duckdb
@@ -34,18 +33,9 @@ SEGMENT_ANALYSES = ("segment_partners", "abc_xyz_partners", "abc_xyz_products", 
 
 
 @pytest.fixture(scope="module")
-def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The medium demo (seed 42) and its store, built once for this module (~20 s)."""
-    from chanlib.build import build_store
-    from chanlib.config import load_params
-    from chanlib.data.demo import generate
-
-    out = tmp_path_factory.mktemp("segment") / "medium"
-    started = time.perf_counter()
-    generate(out, "medium", 42)
-    build_store(load_params(out / "params.yaml"))
-    log.info("medium demo + store in %.1f s", time.perf_counter() - started)
-    return out
+def medium(medium_demo: Path) -> Path:
+    """The medium demo (seed 42) and its store: the session's, shared with the product-fit tests."""
+    return medium_demo
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +109,47 @@ def test_report_data_and_charts(medium_con, medium_result) -> None:
     assert sizes["revenue_share"].sum() == pytest.approx(1.0)
     assert "North has" in segment_sentence(sizes, "North")
     shown = profile_table(medium_result.profiles)
-    assert {"Segment", "Name", "Partners", "Gross margin"} <= set(shown.columns)
+    assert {"Segment", "Name", "Partners", "Gross margin %, median", "Online share, mean"} <= set(shown.columns)
     assert shown["Growth, median"].str.match(r"^[+-]\d+\.\d%$").all()
     names = dict(zip(medium_result.profiles["segment_id"], medium_result.profiles["segment_name"]))
-    for fig in (plots.segment_sizes(sizes), plots.segment_map(seg, "North"),
-                plots.segment_profile(tables["segment_deviations"], names)):
-        assert fig.axes
+    _check_segment_charts(seg, sizes, "North")
+    # the profile heat map: one row per segment, one column per feature, coloured and labelled with the deviation
+    deviations = tables["segment_deviations"].set_index("segment_id").sort_index()
+    ax = plots.segment_profile(tables["segment_deviations"], names).axes[0]
+    mesh = ax.collections[0]
+    values = deviations.to_numpy(dtype=float)
+    np.testing.assert_allclose(np.ma.filled(mesh.get_array(), np.nan).reshape(values.shape), values, rtol=1e-12)
+    assert [t.get_text() for t in ax.texts] == [f"{v:.1f}" for v in values.ravel() if np.isfinite(v)]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{i} · {names[i]}" for i in deviations.index]
+    assert len(ax.get_xticklabels()) == deviations.shape[1]
+    limit = max(float(np.nanmax(np.abs(values))), 1.0)
+    assert mesh.get_clim() == pytest.approx((-limit, limit))  # symmetric: white is "like all partners"
+
+
+def _check_segment_charts(seg: pd.DataFrame, sizes: pd.DataFrame, region: str) -> None:
+    """What segment_sizes and segment_map draw for ``region`` is the data: bar lengths and labels, the points."""
+    ordered = sizes.sort_values("segment_id")
+    ax = plots.segment_sizes(sizes).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        f"{i} · {n}" for i, n in zip(ordered["segment_id"], ordered["segment_name"])]
+    assert [p.get_width() for p in ax.patches] == ordered["partners"].tolist()
+    assert all(p.get_x() == 0 for p in ax.patches) and ax.get_xlim()[0] == 0  # bars from zero
+    assert ax.get_xlim()[1] > ordered["partners"].max()
+    for text, partners, share in zip(ax.texts, ordered["partners"], ordered["revenue_share"]):
+        assert text.get_text().startswith(str(partners)) and f"{share:.0%} of revenue" in text.get_text()
+    # the map: the other regions' partners in one grey layer, then one layer per segment of the region's partners
+    ax = plots.segment_map(seg, region).axes[0]
+    drawn = {c.get_label(): np.asarray(c.get_offsets(), dtype=float) for c in ax.collections}
+    expected = {}
+    others = seg[seg["region"] != region]
+    if len(others):
+        expected["other regions"] = others[["pc1", "pc2"]].to_numpy()
+    for (i, name), part in seg[seg["region"] == region].groupby(["segment_id", "segment_name"]):
+        expected[f"{i} · {name} ({len(part)})"] = part[["pc1", "pc2"]].to_numpy()
+    assert sorted(drawn) == sorted(expected)
+    for label, points in expected.items():
+        np.testing.assert_allclose(drawn[label], points, err_msg=label)
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == sorted(expected)
 
 
 def test_segment_results_kept_by_the_build(medium_con) -> None:
@@ -168,7 +193,7 @@ def test_single_partner_region() -> None:
     sizes = region_sizes(seg, "Solo")
     assert len(sizes) == 1 and sizes["partners"].item() == 1 and sizes["revenue_share"].item() == 1.0
     assert "1 partner in 1 segment" in segment_sentence(sizes, "Solo")
-    assert plots.segment_map(seg, "Solo").axes and plots.segment_sizes(sizes).axes
+    _check_segment_charts(seg, sizes, "Solo")
     # absent tables are left out with a reason, never zero-filled
     assert result.left_out["online_share"] == "the store has no channels table"
     assert result.left_out["target_attainment"] == "the store has no targets table"

@@ -98,7 +98,15 @@ def test_matrix_counts_and_shares() -> None:
     m = abc_xyz_matrix(classes).set_index(["abc", "xyz"])
     assert len(m) == 12 and m["items"].sum() == 4
     assert m.loc[("A", "X"), "value_share"] == 0.5 and m.loc[("C", "n/a"), "items"] == 1
-    assert plots.abc_xyz_heatmap(m.reset_index(), "products").axes
+    # the heat map draws those cells: colour = share of revenue, text = items and share, A..C down, X..Z across
+    ax = plots.abc_xyz_heatmap(m.reset_index(), "products").axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["X", "Y", "Z", "n/a"]
+    np.testing.assert_allclose(np.asarray(ax.collections[0].get_array()).reshape(3, 4),
+                               [[0.5, 0, 0.3, 0], [0.15, 0, 0, 0], [0, 0, 0, 0.05]])
+    assert [t.get_text() for t in ax.texts] == ["1\n50%", "0\n0%", "1\n30%", "0\n0%", "1\n15%", "0\n0%", "0\n0%",
+                                                "0\n0%", "0\n0%", "0\n0%", "0\n0%", "1\n5%"]
+    assert ax.collections[0].get_clim()[0] == 0.0  # shares from zero
 
 
 def test_abc_xyz_table_from_store() -> None:

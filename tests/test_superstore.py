@@ -9,20 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from chanlib.build import build_store
-from chanlib.config import load_params
+from chanlib.analytics import product_fit as fit
 from chanlib.data import store
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def superstore_store(superstore_csv, tmp_path_factory) -> Path:
-    params = load_params(ROOT / "params" / "superstore.yaml", {"sales": superstore_csv})
-    params = params.model_copy(update={"store": tmp_path_factory.mktemp("ss") / "superstore.duckdb"})
-    quality = build_store(params)
-    assert quality.tables[0].rows_read == 9994 and quality.tables[0].rows_rejected == 0
-    return params.store
+# superstore_store: the session's store of the export (tests/conftest.py), built and checked once
 
 
 def test_totals_to_the_cent(superstore_store):
@@ -87,4 +80,41 @@ def test_forecasts_use_the_levels_the_export_has(superstore_store):
     wide = forecast.pivot(index="unique_id", columns="ds", values="yhat")
     regions = nodes.loc[nodes["level"] == "region", "unique_id"]
     assert (abs(wide.loc[regions].sum() - wide.loc["total"]) < 1e-6).all()
-    assert str(pd.Timestamp(forecast["cutoff"].iloc[0]).date()) == "2019-11-30"  # December 2019 ends on the 30th
+    # the last order is on 2019-12-30, within the 3 days' tolerance of the month's end: December 2019 is complete
+    assert str(pd.Timestamp(forecast["cutoff"].iloc[0]).date()) == "2019-12-31"
+
+
+def test_product_fit_uses_the_category_column(superstore_store, superstore_csv):
+    """Superstore has no products table: product fit takes the sales table's Category column."""
+    con = store.connect(superstore_store)
+    assert not store.has_table(con, "products")
+    raw = pd.read_csv(superstore_csv, encoding="utf-8-sig")
+    raw["date"] = pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")
+    # the last order is on 2019-12-30, within the 3 days' tolerance: the 12 complete months are all of 2019
+    window = raw[raw["date"].dt.year == 2019]
+    expected = window.groupby(["Category", "Segment"])["Sales"].sum()
+    matrix = fit.fit_matrix(con).set_index(["category", "channel"])
+    assert sorted(matrix.index.get_level_values(0).unique()) == ["Furniture", "Office Supplies", "Technology"]
+    assert matrix["revenue"].sort_index().tolist() == pytest.approx(expected.sort_index().tolist())
+    profit = window.groupby(["Category", "Segment"])["Profit"].sum()
+    assert (matrix["margin_pct"].sort_index()).tolist() == pytest.approx((profit / expected).sort_index().tolist())
+    recs = fit.recommendations(matrix.reset_index())
+    assert set(recs["action"]) <= {"grow", "develop", "review"}
+
+
+def test_period_evaluation_covers_2019_q4(superstore_store, superstore_csv):
+    """The last order is on 2019-12-30: with the default 3 days' tolerance 2019 Q4 is complete and evaluated (with
+    a tolerance of 0 the report would have evaluated 2019 Q3)."""
+    from chanlib.analytics import period_evaluation as ev
+
+    con = store.connect(superstore_store)
+    try:
+        p = ev.latest_complete_period(con, "quarter")
+        assert (p.label, p.ly_label, p.ly_covered) == ("2019 Q4", "2018 Q4", True)
+        assert ev.latest_complete_period(con, "quarter", tolerance_days=0).label == "2019 Q3"
+        west = ev.period_comparison(con, "quarter", region="West")["revenue"].sum()
+    finally:
+        con.close()
+    raw = pd.read_csv(superstore_csv, encoding="utf-8-sig")
+    raw["date"] = pd.to_datetime(raw["Order Date"], format="%m/%d/%Y")
+    assert west == pytest.approx(raw[(raw["Region"] == "West") & (raw["date"] >= "2019-10-01")]["Sales"].sum())

@@ -57,8 +57,13 @@ def headline(data: Tables, window_months: int = 12,
     """Per region: revenue, units, gross margin and margin % over the trailing window, and growth vs a year earlier.
 
     Columns: region, window_start, window_end, revenue, units, gross_margin, margin_pct, revenue_prev_year,
-    growth_yoy, months_with_sales. The window is :func:`chanlib.periods.trailing_window` ending on the last sale
-    date; the earlier window counts only when the data cover it (:func:`chanlib.periods.covered`).
+    growth_yoy, months_with_sales, gross_revenue, returns, months_prev_year. ``revenue`` is net of returns (negative
+    amounts, kept with ``validation.allow_returns``): ``revenue = gross_revenue - returns``, with ``gross_revenue``
+    the sum of the positive amounts and ``returns`` that of the negative ones as a positive number; ``margin_pct``
+    is ``NaN`` when net revenue is not positive. The window is :func:`chanlib.periods.trailing_window` ending on the
+    last sale date; the earlier window counts only when the data cover it (:func:`chanlib.periods.covered`): when it
+    does not, ``revenue_prev_year`` and ``months_prev_year`` (months of the earlier window with sales) are ``NaN``;
+    a region without sales in a covered earlier window has ``revenue_prev_year`` 0.
     """
     con = as_connection(data)
     cols = sales_columns(con)
@@ -76,20 +81,43 @@ def headline(data: Tables, window_months: int = 12,
            {units} AS units,
            {margin} AS gross_margin,
            sum(revenue) FILTER (WHERE prev) AS revenue_prev_year,
-           count(DISTINCT date_trunc('month', date)) FILTER (WHERE cur) AS months_with_sales
+           count(DISTINCT date_trunc('month', date)) FILTER (WHERE cur) AS months_with_sales,
+           count(DISTINCT date_trunc('month', date)) FILTER (WHERE prev) AS months_prev_year,
+           coalesce(sum(revenue) FILTER (WHERE cur AND revenue > 0), 0) AS gross_revenue,
+           coalesce(-sum(revenue) FILTER (WHERE cur AND revenue < 0), 0) AS returns
     FROM flagged GROUP BY region ORDER BY region
     """
     frame = con.execute(sql, {"cs": cur[0].date(), "ce": cur[1].date(), "ps": prev[0].date(),
                               "pe": prev[1].date()}).df()
-    frame["margin_pct"] = (frame["gross_margin"] / frame["revenue"].where(frame["revenue"] != 0)).astype("float64")
-    prev_rev = frame["revenue_prev_year"].astype("float64")
+    frame["margin_pct"] = (frame["gross_margin"] / frame["revenue"].where(frame["revenue"] > 0)).astype("float64")
+    prev_rev = frame["revenue_prev_year"].astype("float64").fillna(0.0)  # covered, no sales: 0 (not "no data")
+    frame["months_prev_year"] = frame["months_prev_year"].astype("float64")
     if not periods.covered(first, prev[0], slack_days):
         prev_rev[:] = float("nan")
+        frame["months_prev_year"] = float("nan")
     frame["revenue_prev_year"] = prev_rev
     frame["growth_yoy"] = (frame["revenue"] / prev_rev.where(prev_rev > 0) - 1).astype("float64")
     columns = ["region", "window_start", "window_end", "revenue", "units", "gross_margin", "margin_pct",
-               "revenue_prev_year", "growth_yoy", "months_with_sales"]
+               "revenue_prev_year", "growth_yoy", "months_with_sales", "gross_revenue", "returns", "months_prev_year"]
+    for col in ("gross_revenue", "returns"):
+        frame[col] = frame[col].astype("float64")
     return frame[columns]
+
+
+def small_regions(headline_frame: pd.DataFrame, min_share: float) -> list[str]:
+    """Regions whose revenue in the window is below ``min_share`` of all regions' revenue (rows of
+    :func:`headline`), smallest first: the index groups them as "Other" and their reports are short. None when the
+    total is not positive.
+
+    >>> h = pd.DataFrame({"region": ["A", "B", "C", "D"], "revenue": [5000.0, 30.0, -10.0, 980.0]})
+    >>> small_regions(h, 0.01)
+    ['C', 'B']
+    """
+    total = float(headline_frame["revenue"].sum())
+    if total <= 0 or min_share <= 0:
+        return []
+    small = headline_frame[headline_frame["revenue"] < min_share * total]
+    return small.sort_values(["revenue", "region"])["region"].astype(str).tolist()
 
 
 def monthly_by_channel(data: Tables) -> pd.DataFrame:
@@ -107,19 +135,38 @@ def monthly_by_channel(data: Tables) -> pd.DataFrame:
 
 
 def channel_mix(data: Tables, window_months: int = 12) -> pd.DataFrame:
-    """Per region and channel over the headline window: revenue and its share of the region's revenue."""
+    """Per region and channel over the headline window: revenue, gross revenue, returns and the channel's share.
+
+    Columns: region, channel, revenue (net of returns), share, gross_revenue, returns. ``revenue = gross_revenue -
+    returns`` (returns are the negative amounts, as a positive number); ``share`` is the channel's share of the
+    region's *gross* revenue, so it stays within [0, 1] when there are returns (``NaN`` for a region whose window
+    holds only returns). Without returns gross equals net and the share is the share of revenue.
+
+    >>> import pandas as pd
+    >>> sales = pd.DataFrame({"date": pd.Timestamp("2025-01-31"), "region": "R", "channel": ["web", "web", "shop"],
+    ...                       "revenue": [100.0, -20.0, 60.0]})
+    >>> channel_mix({"sales": sales}).to_dict("records")[0]
+    {'region': 'R', 'channel': 'web', 'revenue': 80.0, 'share': 0.625, 'gross_revenue': 100.0, 'returns': 20.0}
+    """
     con = as_connection(data)
     _, as_of = store.date_bounds(con)
     start, end = periods.trailing_window(as_of, window_months)
     sql = """
-    SELECT region, channel, sum(revenue) AS revenue,
-           sum(revenue) / sum(sum(revenue)) OVER (PARTITION BY region) AS share
-    FROM sales WHERE date BETWEEN $start AND $end
-    GROUP BY region, channel
-    ORDER BY region, revenue DESC
+    WITH c AS (
+        SELECT region, channel, sum(revenue) AS revenue,
+               coalesce(sum(revenue) FILTER (WHERE revenue > 0), 0) AS gross_revenue,
+               coalesce(-sum(revenue) FILTER (WHERE revenue < 0), 0) AS returns
+        FROM sales WHERE date BETWEEN $start AND $end
+        GROUP BY region, channel
+    )
+    SELECT region, channel, revenue,
+           gross_revenue / nullif(sum(gross_revenue) OVER (PARTITION BY region), 0) AS share,
+           gross_revenue, returns
+    FROM c ORDER BY region, revenue DESC, channel
     """
     frame = con.execute(sql, {"start": start.date(), "end": end.date()}).df()
-    frame["share"] = frame["share"].astype("float64")
+    for col in ("revenue", "share", "gross_revenue", "returns"):
+        frame[col] = frame[col].astype("float64")
     return frame
 
 
@@ -223,14 +270,24 @@ def _sales_family(con, keys: list[str], cols: set[str]) -> pd.DataFrame:
         FROM kpi_sales {_group(keys)}""").df()
 
 
+#: top-N partner share counts at most this many partners (and always fewer than the cell's active partners)
+TOP_PARTNERS = 5
+
+
 def _concentration(con, keys: list[str]) -> pd.DataFrame:
+    """HHI over every partner's revenue share, and the share of the N largest partners with
+    N = min(:data:`TOP_PARTNERS`, active partners - 1) (NULL, with N, for a cell with fewer than two)."""
     with_partner = list(dict.fromkeys(keys + ["partner_id"]))
     return con.execute(f"""
-        WITH pr AS (SELECT {_select_keys(with_partner)} sum(revenue) AS r FROM kpi_sales
-                    WHERE partner_id IS NOT NULL {_group(with_partner)}),
+        WITH pr AS (SELECT {_select_keys(with_partner)} sum(revenue) AS r, bool_or(revenue > 0) AS active
+                    FROM kpi_sales WHERE partner_id IS NOT NULL {_group(with_partner)}),
         sh AS (SELECT *, r / nullif(sum(r) OVER ({_partition(keys)}), 0) AS share,
-                      row_number() OVER ({_partition(keys)} ORDER BY r DESC, partner_id) AS rank FROM pr)
-        SELECT {_select_keys(keys)} sum(share) FILTER (WHERE rank <= 5) AS top5_partner_share,
+                      row_number() OVER ({_partition(keys)} ORDER BY r DESC, partner_id) AS rank,
+                      least({TOP_PARTNERS}, count(*) FILTER (WHERE active) OVER ({_partition(keys)}) - 1) AS n
+               FROM pr)
+        SELECT {_select_keys(keys)}
+               CASE WHEN max(n) >= 1 THEN sum(share) FILTER (WHERE rank <= n) END AS top_partner_share,
+               CAST(CASE WHEN max(n) >= 1 THEN max(n) END AS DOUBLE) AS top_partner_n,
                sum(share * share) AS hhi
         FROM sh {_group(keys)}""").df()
 
@@ -266,11 +323,20 @@ def _costs(con, keys: list[str], tables: set[str], period: str | None) -> pd.Dat
         FROM kpi_costs {_group(keys)}""").df()
 
 
+def feedback_is_nps(data: Tables) -> bool:
+    """Whether ``feedback_score`` is a net promoter score: every feedback score is a whole number from 0 to 10
+    (else it is the mean score). False without a feedback table."""
+    con = as_connection(data)
+    if "feedback" not in store.tables(con):
+        return False
+    row = con.execute("SELECT bool_and(score BETWEEN 0 AND 10 AND score = round(score)) FROM feedback").fetchone()
+    return bool(row and row[0])
+
+
 def _feedback(con, keys: list[str], tables: set[str], period: str | None) -> pd.DataFrame:
     _channel_fact_view(con, "kpi_feedback", "feedback", tables, period, "date")
-    nps = con.execute("SELECT bool_and(score BETWEEN 0 AND 10 AND score = round(score)) FROM feedback").fetchone()[0]
     score = ("100.0 * (avg(CASE WHEN score >= 9 THEN 1 ELSE 0 END) - avg(CASE WHEN score <= 6 THEN 1 ELSE 0 END))"
-             if nps else "avg(score)")
+             if feedback_is_nps(con) else "avg(score)")
     return con.execute(f"""
         SELECT {_select_keys(keys)} {score} AS feedback_score, count(score) AS feedback_responses
         FROM kpi_feedback {_group(keys)}""").df()
@@ -342,12 +408,22 @@ def kpi_table(data: Tables, by: list[str] | tuple[str, ...] = (), period: str | 
     store or a mapping of canonical table name to DataFrame (:func:`chanlib.data.store.as_connection`).
 
     Columns: the keys (``period`` last), revenue, units, orders, average_order_value, gross_margin, margin_pct,
-    active_partners, revenue_per_partner, top5_partner_share, hhi, [revenue_prev_period, growth_prev_period,
-    revenue_prev_year, growth_yoy], share_of_parent; targets: target_revenue, targeted_revenue,
+    active_partners, revenue_per_partner, top_partner_share, top_partner_n, hhi, [revenue_prev_period,
+    growth_prev_period, revenue_prev_year, growth_yoy], share_of_parent; targets: target_revenue, targeted_revenue,
     target_attainment, projected_revenue, projected_attainment; costs: cost_<type>..., channel_costs, cost_to_serve,
-    channel_roi, incentive_cost_pct; inventory: sell_in_units, sell_out_units, sell_through_rate, on_hand_units,
-    weeks_of_supply; feedback: feedback_score (NPS when every score is a 0-10 integer, else the mean score),
-    feedback_responses; market: market_size, market_share, [market_share_change].
+    contribution_margin, contribution_margin_pct, channel_roi, incentive_cost_pct; inventory: sell_in_units,
+    sell_out_units, on_hand_units, sell_through_rate, sell_out_to_sell_in, weeks_of_supply; feedback:
+    feedback_score (NPS when every score is a 0-10 integer, else the mean score: :func:`feedback_is_nps`),
+    feedback_responses; market: market_size, market_share, [market_share_change]. What each KPI means, in words:
+    :mod:`chanlib.analytics.definitions` (the same keys).
+
+    Partner concentration: ``hhi`` is the sum of squared revenue shares of the cell's partners;
+    ``top_partner_share`` is the share of the ``top_partner_n`` largest, N = min(5, active partners - 1), so it is
+    below 100 % by construction (NaN, with ``top_partner_n``, for a cell with fewer than two active partners).
+    ``sell_through_rate`` = units sold / (units sold + closing stock on hand), at most 100 % (NaN where nothing was
+    sold or held); ``sell_out_to_sell_in`` = units sold / units bought in. ``contribution_margin`` = gross margin -
+    channel costs, ``contribution_margin_pct`` its share of revenue, ``channel_roi`` = contribution margin / channel
+    costs.
 
     Examples
     --------
@@ -470,11 +546,18 @@ def _derive(frame: pd.DataFrame, keys: list[str], period: str | None, con: duckd
         for column in [c for c in frame.columns if c.startswith("cost_") and c != "cost_to_serve"]:
             frame.loc[has_costs, column] = frame.loc[has_costs, column].fillna(0.0)  # no spend of that type
         frame["cost_to_serve"] = _ratio(frame["channel_costs"], frame["revenue"])
-        frame["channel_roi"] = _ratio(frame["gross_margin"] - frame["channel_costs"], frame["channel_costs"])
+        frame["contribution_margin"] = (frame["gross_margin"].astype("float64")
+                                        - frame["channel_costs"].astype("float64"))
+        frame["contribution_margin_pct"] = _ratio(frame["contribution_margin"], frame["revenue"])
+        frame["channel_roi"] = _ratio(frame["contribution_margin"], frame["channel_costs"])
         if "cost_incentive" in frame:
             frame["incentive_cost_pct"] = _ratio(frame["cost_incentive"], frame["revenue"])
     if "sell_in_units" in frame:
-        frame["sell_through_rate"] = _ratio(frame["sell_out_units"], frame["sell_in_units"])
+        # the standard sell-through: sold / (sold + closing stock), never above 100 %; sell-out / sell-in is another KPI
+        sold = frame["sell_out_units"].astype("float64")
+        available = sold + frame["on_hand_units"].astype("float64").clip(lower=0.0)
+        frame["sell_through_rate"] = _ratio(sold, available.where(available > 0))
+        frame["sell_out_to_sell_in"] = _ratio(frame["sell_out_units"], frame["sell_in_units"])
         weekly = _ratio(frame["sell_out_units"], frame.pop("days_in_range") / 7.0)
         frame["weeks_of_supply"] = _ratio(frame["on_hand_units"], weekly)
     if "market_size" in frame:

@@ -8,25 +8,37 @@ The matrix has one row per category x channel over a window of complete calendar
 * ``share_index`` = ``share_in_channel / share_overall`` (1 = the channel sells the category like the business does;
   2 = twice as much of its revenue comes from the category),
 * ``expected_revenue`` = ``share_overall x channel revenue`` (the category's revenue in the channel at an average
-  mix) and ``gap`` = ``revenue - expected_revenue`` (money above or below an average mix; it sums to zero per channel),
+  mix) and ``gap`` = ``revenue - expected_revenue``, the **revenue vs an average mix**. It sums to zero per channel (a
+  channel's revenue is the same at any mix), so it is not money at stake: it is how much of the channel's revenue sits
+  in this category beyond (or short of) an average mix,
 * ``margin_pct`` = (revenue - cost) / revenue of the cell, ``channel_margin_pct`` the channel's over all categories
-  (``NaN`` when the sales table has no cost).
+  and ``rest_margin_pct`` that of the channel's other categories (``NaN`` when the sales table has no cost).
 
-With ``region`` the matrix is that region's (shares within the region). Sales whose ``product_id`` is missing or not
-in the products table have no category and are left out (logged). Needs the ``products`` table and
-``sales.product_id``; without them :class:`~chanlib.errors.MissingInput` is raised. ``data`` is an open store or a
-mapping of canonical table name to DataFrame (``sales``: date, region, channel, revenue, product_id and optionally
-cost; ``products``: product_id, category).
+With ``region`` the matrix is that region's (shares within the region). The category comes from the ``products``
+table (through ``sales.product_id``) when the store has one, else from the sales table's own ``category`` column
+(exports such as Superstore carry it on each line); sales without a category are left out (logged). Without either
+:class:`~chanlib.errors.MissingInput` is raised. ``data`` is an open store or a mapping of canonical table name to
+DataFrame (``sales``: date, region, channel, revenue, product_id or category, and optionally cost; ``products``:
+product_id, category).
 
-Recommendations (:func:`recommendations`):
+Recommendations (:func:`recommendations`), with ``margin_gap = margin_pct - channel_margin_pct``:
 
 * **grow** a category in a channel when its share index is at least ``fit.grow_index`` (default 1.25) and its
   margin there is no more than ``fit.margin_tolerance`` (default 5 points) below the channel's -- the channel's buyers
   favour it and selling more of it does not dilute the channel's margin;
-* **review** it when its share index is at most ``fit.review_index`` (default 0.8), or its margin is more than
-  ``fit.margin_tolerance`` below the channel's;
+* **develop** it when its share index is at most ``fit.review_index`` (default 0.8) and its margin beats the
+  channel's (``margin_gap > 0``) -- the channel under-sells a category that earns more than the channel: an
+  opportunity;
+* **review** it when its share index is at most ``fit.review_index`` and it does not earn more than the channel
+  (``margin_gap <= 0``, or no cost data), or whenever its margin is thin (more than ``fit.margin_tolerance`` below
+  the channel's).
 
-ranked by the money at stake, ``|gap|``, largest first.
+They are ranked by the **margin at stake**, ``|gap| x |margin_pct - rest_margin_pct|``: the gross margin the channel
+would gain or lose if the category's revenue in it moved to an average mix, the difference ``gap`` being taken up by
+the channel's other categories at their margin (``rest_margin_pct``). It is exact when the other categories keep
+their margin; since ``margin_pct - channel_margin_pct = (margin_pct - rest_margin_pct) x (1 - share_in_channel)``,
+beating the channel's margin and beating the other categories' is the same. Without cost data there is no margin at
+stake and the ranking falls back to ``|gap|`` (revenue vs an average mix); ties are broken by ``|gap|``.
 
 Examples
 --------
@@ -44,10 +56,14 @@ category channel  share_index  margin_pct
     Toys     web          1.6        0.50
 >>> top_channel_per_category(m).to_dict()
 {'Tools': 'shop', 'Toys': 'web'}
->>> print(recommendations(m, top_n=2)[["action", "category", "channel", "gap"]].to_string(index=False))
-action category channel   gap
-  grow    Tools    shop  30.0
-review    Tools     web -30.0
+>>> recs = recommendations(m)
+>>> print(recs[["action", "category", "channel", "gap", "margin_pct", "rest_margin_pct", "margin_at_stake"]]
+...       .to_string(index=False))
+ action category channel   gap  margin_pct  rest_margin_pct  margin_at_stake
+   grow    Tools    shop  30.0        0.25             0.50              7.5
+develop     Toys    shop -30.0        0.50             0.25              7.5
+ review    Tools     web -30.0        0.50             0.50              0.0
+   grow     Toys     web  30.0        0.50             0.50              0.0
 """
 from __future__ import annotations
 
@@ -58,14 +74,17 @@ import pandas as pd
 
 from chanlib import periods
 from chanlib.config import FitSettings
-from chanlib.data.store import Tables, as_connection, date_bounds, require
+from chanlib.data.store import Tables, as_connection, date_bounds, has_table, require, table_columns
 
 log = logging.getLogger(__name__)
 
 __all__ = ["fit_matrix", "recommendations", "top_channel_per_category", "month_window"]
 
 MATRIX_COLUMNS = ["category", "channel", "revenue", "gross_margin", "margin_pct", "channel_revenue",
-                  "channel_margin_pct", "share_in_channel", "share_overall", "share_index", "expected_revenue", "gap"]
+                  "channel_margin_pct", "rest_margin_pct", "share_in_channel", "share_overall", "share_index",
+                  "expected_revenue", "gap"]
+#: why product fit needs categories (the reason of its MissingInput)
+WHY = "product categories are needed for product-channel fit: a products table, or a category column in sales"
 
 
 def month_window(data: Tables, months: int | None,
@@ -80,13 +99,18 @@ def month_window(data: Tables, months: int | None,
 
 def fit_matrix(data: Tables, region: str | None = None, months: int | None = 12,
                tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS) -> pd.DataFrame:
-    """The category x channel matrix of revenue, share index, expected revenue, gap and margin (see module doc).
+    """The category x channel matrix of revenue, share index, expected revenue, gap (revenue vs an average mix) and
+    margins (see module doc); categories from the products table, else from ``sales.category``.
 
     Sorted by category and channel; cells without sales are absent (their share index would be 0).
     """
     con = as_connection(data)
-    require(con, "products", ("product_id", "category"), "product categories are needed for product-channel fit")
-    have = require(con, "sales", ("product_id",), "product categories are needed for product-channel fit")
+    have = require(con, "sales")
+    from_products = ("product_id" in have and has_table(con, "products")
+                     and "category" in table_columns(con, "products"))
+    if not from_products and "category" not in have:
+        require(con, "products", ("product_id", "category"), WHY)
+        require(con, "sales", ("product_id",), WHY)
     window = month_window(con, months, tolerance_days)
     margin = "sum(revenue - cost)" if "cost" in have else "CAST(NULL AS DOUBLE)"
     where, args = ["TRUE"], {}
@@ -96,8 +120,9 @@ def fit_matrix(data: Tables, region: str | None = None, months: int | None = 12,
     if window is not None:
         where.append("date BETWEEN $start AND $end")
         args.update(start=window[0].date(), end=window[1].date())
-    sql = f"""
-    WITH by_product AS (  -- aggregate before the join: the join then touches products x channels rows only
+    if from_products:
+        cells_sql = f"""
+    by_product AS (  -- aggregate before the join: the join then touches products x channels rows only
         SELECT channel, product_id, sum(revenue) AS revenue, {margin} AS gross_margin
         FROM sales WHERE {' AND '.join(where)} GROUP BY channel, product_id
     ), cells AS (
@@ -105,7 +130,17 @@ def fit_matrix(data: Tables, region: str | None = None, months: int | None = 12,
         FROM by_product b JOIN products p USING (product_id)
         WHERE p.category IS NOT NULL
         GROUP BY p.category, b.channel
-    ), totals AS (
+    )"""
+    else:
+        cells_sql = f"""
+    by_product AS (  -- the sales table's own category column (no products table)
+        SELECT channel, category, sum(revenue) AS revenue, {margin} AS gross_margin
+        FROM sales WHERE {' AND '.join(where)} GROUP BY channel, category
+    ), cells AS (
+        SELECT category, channel, revenue, gross_margin FROM by_product WHERE category IS NOT NULL
+    )"""
+    sql = f"""
+    WITH {cells_sql}, totals AS (
         SELECT *,
                sum(revenue) OVER (PARTITION BY channel) AS channel_revenue,
                sum(gross_margin) OVER (PARTITION BY channel) AS channel_margin,
@@ -117,6 +152,8 @@ def fit_matrix(data: Tables, region: str | None = None, months: int | None = 12,
            CASE WHEN revenue > 0 THEN gross_margin / revenue END AS margin_pct,
            channel_revenue,
            CASE WHEN channel_revenue > 0 THEN channel_margin / channel_revenue END AS channel_margin_pct,
+           CASE WHEN channel_revenue - revenue > 0 THEN (channel_margin - gross_margin) / (channel_revenue - revenue)
+           END AS rest_margin_pct,
            CASE WHEN channel_revenue > 0 THEN revenue / channel_revenue END AS share_in_channel,
            CASE WHEN total_revenue > 0 THEN category_revenue / total_revenue END AS share_overall,
            (SELECT sum(revenue) FROM by_product) AS all_revenue
@@ -153,38 +190,55 @@ def top_channel_per_category(matrix: pd.DataFrame) -> pd.Series:
 
 def recommendations(matrix: pd.DataFrame, settings: FitSettings | None = None, top_n: int | None = None
                     ) -> pd.DataFrame:
-    """Ranked 'grow' and 'review' recommendations from a :func:`fit_matrix` (rules in the module docstring).
+    """Ranked 'grow', 'develop' and 'review' recommendations from a :func:`fit_matrix` (rules and ranking in the
+    module docstring).
 
-    Columns: rank, action, category, channel, reason (plain text; escape it for HTML, e.g. through
-    :func:`chanlib.report.display.table`), revenue, expected_revenue, gap, share_in_channel, share_overall, share_index,
-    margin_pct, channel_margin_pct.
+    Columns: rank, action, category, channel, rule (which rule fired, in words), reason (plain text; escape it for
+    HTML, e.g. through :func:`chanlib.report.display.table`), revenue, expected_revenue, gap (revenue vs an average
+    mix), margin_at_stake (``NaN`` without cost data), share_in_channel, share_overall, share_index, margin_pct,
+    channel_margin_pct, rest_margin_pct.
     """
     settings = settings or FitSettings()
     top_n = settings.top_n if top_n is None else top_n
     grow_index, review_index = settings.grow_index, settings.review_index
     margin_tolerance = settings.margin_tolerance
-    out_cols = ["rank", "action", "category", "channel", "reason", "revenue", "expected_revenue", "gap",
-                "share_in_channel", "share_overall", "share_index", "margin_pct", "channel_margin_pct"]
+    out_cols = ["rank", "action", "category", "channel", "rule", "reason", "revenue", "expected_revenue", "gap",
+                "margin_at_stake", "share_in_channel", "share_overall", "share_index", "margin_pct",
+                "channel_margin_pct", "rest_margin_pct"]
     if matrix.empty:
         return pd.DataFrame(columns=out_cols)
     m = matrix.copy()
     margin_gap = m["margin_pct"] - m["channel_margin_pct"]  # NaN without cost: no margin rule applies
     thin = margin_gap < -margin_tolerance
+    under = m["share_index"] <= review_index
     grow = (m["share_index"] >= grow_index) & ~thin
-    review = (m["share_index"] <= review_index) | thin
-    m["action"] = np.select([grow, review], ["grow", "review"], default="")
+    develop = under & (margin_gap > 0)  # under-sold but earns more than the channel: an opportunity
+    review = (under & ~(margin_gap > 0)) | thin
+    m["action"] = np.select([grow, develop, review], ["grow", "develop", "review"], default="")
+    m["rule"] = np.select(
+        [grow, develop, thin, review],
+        ["favoured by the channel, at no thin margin", "under-sold but more profitable than the channel",
+         f"a thin margin, more than {100 * margin_tolerance:g} points below the channel's",
+         "under-sold and no more profitable than the channel"], default="")
     m = m[m["action"] != ""].copy()
-    m["_stake"] = m["gap"].abs()
-    m = m.sort_values(["_stake", "category", "channel"], ascending=[False, True, True]).head(top_n)
+    # the channel's margin other categories would earn on the gap; equal margins: nothing at stake
+    other = m["rest_margin_pct"].fillna(m["channel_margin_pct"])
+    m["margin_at_stake"] = (m["gap"].abs() * (m["margin_pct"] - other).abs()).astype("float64")
+    m["_abs_gap"] = m["gap"].abs()
+    no_cost = bool(m["margin_at_stake"].isna().all())
+    m["_key"] = m["_abs_gap"] if no_cost else m["margin_at_stake"].fillna(0.0)
+    m = m.sort_values(["_key", "_abs_gap", "category", "channel"],
+                      ascending=[False, False, True, True]).head(top_n)
 
     def reason(row: pd.Series) -> str:
         text = (f"{row['share_in_channel']:.1%} of {row['channel']} revenue against {row['share_overall']:.1%} "
-                f"overall (share index {row['share_index']:.2f}); {abs(row['gap']):,.0f} "
+                f"overall (share index {row['share_index']:.2f}); revenue {abs(row['gap']):,.0f} "
                 f"{'above' if row['gap'] >= 0 else 'below'} an average mix")
         if pd.notna(row["margin_pct"]):
             text += f"; margin {row['margin_pct']:.1%} vs {row['channel_margin_pct']:.1%} for the channel"
             if row["margin_pct"] - row["channel_margin_pct"] < -margin_tolerance:
                 text += " (thin)"
+            text += f"; margin at stake {row['margin_at_stake']:,.0f}"
         return text
 
     m["reason"] = [reason(r) for _, r in m.iterrows()] if len(m) else []

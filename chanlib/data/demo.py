@@ -3,7 +3,9 @@
 Three years (2023-01-01 .. 2025-12-31) of daily order lines for partners that each sell in one region and one channel,
 plus every optional table of the data contract (channels, partners, products, targets, costs, inventory, feedback,
 market). The business has trend, a Q4 peak, a weekly pattern per channel type, two promotions a year (Black-Friday
-week, a late-June sale) and a shift toward online channels (~+25 %/yr, offline ~-3 %/yr).
+week, a late-June sale) and a shift toward online channels (~+25 %/yr, offline ~-3 %/yr). The market table sizes
+each region x category's domestic and cross-border market (the markets the channels table says each channel serves);
+sales carry no ``category`` column, since the products table has it.
 
 What is planted, so later features can be tested against it (files in ``DIR/truth/``):
 
@@ -79,6 +81,8 @@ CHANNELS = (("web_store", "online", "direct", "domestic"), ("marketplace", "onli
             ("export_distributors", "offline", "distributor", "cross_border"))
 CH_ONLINE = np.array([c[1] == "online" for c in CHANNELS])
 CH_DISTRIBUTOR = np.array([c[2] == "distributor" for c in CHANNELS])
+MARKETS = ("domestic", "cross_border")  # the markets the channels serve; the market table sizes each
+CH_MARKET = np.array([MARKETS.index(c[3]) for c in CHANNELS])
 CH_SHARE = np.array([0.12, 0.12, 0.08, 0.16, 0.2, 0.2, 0.12])  # partner mix beyond one of each per region
 CH_LEVEL = np.array([1.0, 0.9, 0.8, 1.2, 1.0, 1.3, 1.1])
 CH_UNITS_BASE = np.array([1, 1, 1, 1, 1, 2, 2])
@@ -106,6 +110,7 @@ LINES_P = np.array([0.6, 0.3, 0.1])  # 1, 2 or 3 lines per order
 STOCKED = 3  # products per category a partner stocks; >= 3 keeps the lines of one order distinct
 AFFINITY_BOOST = 3.0  # a category sells this much more in its home channel
 MARKET_GROWTH = 1.06  # the whole market, per year
+CROSS_BORDER_SHARE = (0.15, 0.3)  # the cross-border part of a region x category's market is drawn from this range
 ANOMALY_FACTOR = {"spike": 5.0, "drop": 0.05}
 COMMENTS = {
     "low": ("Delivery was late", "Price <too high> for what you get", 'Item was "as new" but scratched',
@@ -357,8 +362,8 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
            promo_margin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Draw the order lines a month at a time and write them.
 
-    Returns revenue per month x (region x channel), per month x (region x category), units per month x (partner x
-    stocked product), and day and partner of the orders that answered the survey.
+    Returns revenue per month x (region x channel), per month x (region x market x category), units per month x
+    (partner x stocked product), and day and partner of the orders that answered the survey.
     """
     assert w.lam is not None and w.spike is not None and w.bulk is not None and w.anomalies is not None  # _intensity
     p_reg, p_ch, margin = w.col("region_i"), w.col("channel_i"), w.col("margin")
@@ -374,7 +379,7 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
     channel_str, partner_str = pa.array([c[0] for c in CHANNELS]), pa.array(w.partners["partner_id"])
     product_str = pa.array(_product_ids(len(w.price)))
     rev_rc = np.zeros((len(MONTHS), n_reg * n_ch))
-    rev_rcat = np.zeros((len(MONTHS), n_reg * n_cat))
+    rev_rmcat = np.zeros((len(MONTHS), n_reg * len(MARKETS) * n_cat))
     sold = np.zeros((len(MONTHS), n_p * n_cat * STOCKED))
     feedback, order0 = [], 0
     for m in range(len(MONTHS)):
@@ -412,7 +417,8 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
         line_margin = margin[part] + CAT_MARGIN[cat] + promo_margin[day] + rng.normal(0, 0.015, len(oi))
         cost = np.round(revenue * (1 - line_margin), 2)
         rev_rc[m] = np.bincount(combo[part], revenue, n_reg * n_ch)
-        rev_rcat[m] = np.bincount(p_reg[part] * n_cat + cat, revenue, n_reg * n_cat)
+        rev_rmcat[m] = np.bincount((p_reg[part] * len(MARKETS) + CH_MARKET[ch]) * n_cat + cat, revenue,
+                                   n_reg * len(MARKETS) * n_cat)
         sold[m] = np.bincount((part * n_cat + cat) * STOCKED + slot, units, n_p * n_cat * STOCKED)
         sink.write(pa.table({
             "date": date_str.take(day), "region": region_str.take(p_reg[part]), "channel": channel_str.take(ch),
@@ -421,7 +427,7 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
             "units": units, "revenue": revenue, "cost": cost}))
         order0 += n_o
     f_day, f_part = (np.concatenate(x) for x in zip(*feedback))
-    return rev_rc, rev_rcat, sold, f_day, f_part
+    return rev_rc, rev_rmcat, sold, f_day, f_part
 
 
 def _product_ids(n: int) -> list[str]:
@@ -484,20 +490,25 @@ def _feedback(rng: np.random.Generator, w: _World, f_day: np.ndarray, f_part: np
                          "partner_id": w.col("partner_id")[f_part], "comment": comment})
 
 
-def _market(rng: np.random.Generator, w: _World, rev_rcat: np.ndarray, season: np.ndarray, bounds: np.ndarray,
+def _market(rng: np.random.Generator, w: _World, rev_rmcat: np.ndarray, season: np.ndarray, bounds: np.ndarray,
             period: np.ndarray) -> pd.DataFrame:
-    """A smooth market per region x category; our share differs by region (a low share is white space)."""
-    n_reg, n_cat = w.spec.regions, len(CATEGORIES)
+    """A smooth market per region x category, split into a domestic and a smaller cross-border market (15-30 %);
+    our share differs by region (a low share is white space). Each market is at least 1.25x our sales in it."""
+    n_reg, n_cat, n_mkt = w.spec.regions, len(CATEGORIES), len(MARKETS)
     share = rng.uniform(0.04, 0.3, n_reg)[:, None] * np.exp(rng.normal(0, 0.2, (n_reg, n_cat)))
     trend = season[bounds[:-1]] / season.mean() * MARKET_GROWTH ** (np.arange(len(MONTHS)) / 12 - 1.5)
-    ours = rev_rcat.reshape(len(MONTHS), n_reg, n_cat)
-    size = ours.mean(0) / share * trend[:, None, None] * rng.lognormal(0, 0.03, ours.shape)
+    ours = rev_rmcat.reshape(len(MONTHS), n_reg, n_mkt, n_cat)
+    total = ours.sum(2).mean(0) / share  # region x category
+    cross = rng.uniform(*CROSS_BORDER_SHARE, (n_reg, n_cat))
+    split = np.stack([total * (1 - cross), total * cross], axis=1)  # region x market x category
+    size = split[None] * trend[:, None, None, None] * rng.lognormal(0, 0.03, ours.shape)
     size = np.maximum(size, 1.25 * ours)
-    mm, rr, cc = (a.ravel() for a in np.meshgrid(np.arange(len(MONTHS)), np.arange(n_reg), np.arange(n_cat),
-                                                  indexing="ij"))
-    comp = (size - ours) * rng.uniform(0.4, 0.7, (n_reg, n_cat)) * rng.lognormal(0, 0.05, ours.shape)
+    mm, rr, kk, cc = (a.ravel() for a in np.meshgrid(np.arange(len(MONTHS)), np.arange(n_reg), np.arange(n_mkt),
+                                                      np.arange(n_cat), indexing="ij"))
+    comp = (size - ours) * rng.uniform(0.4, 0.7, (n_reg, n_mkt, n_cat)) * rng.lognormal(0, 0.05, ours.shape)
     return pd.DataFrame({"period": period[mm], "region": np.array(REGIONS)[rr], "category": np.array(CATEGORIES)[cc],
-                         "market_size": np.round(size.ravel(), 2), "competitor_sales": np.round(comp.ravel(), 2)})
+                         "market": np.array(MARKETS)[kk], "market_size": np.round(size.ravel(), 2),
+                         "competitor_sales": np.round(comp.ravel(), 2)})
 
 
 def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
@@ -521,7 +532,7 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
 
     sink = _Sink(out / f"sales.{ext}", spec.fmt)
     try:
-        rev_rc, rev_rcat, sold, f_day, f_part = _sales(rng, w, sink, bounds, promo_disc, promo_margin)
+        rev_rc, rev_rmcat, sold, f_day, f_part = _sales(rng, w, sink, bounds, promo_disc, promo_margin)
         rows = {"sales": sink.close()}
     except BaseException:
         sink.close(keep=False)
@@ -532,7 +543,7 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
     targets, costs = _plans(rng, w, rev_rc, expected_rev, period)
     inventory = _inventory(w, sold, bounds)
     feedback = _feedback(rng, w, f_day, f_part)
-    market = _market(rng, w, rev_rcat, season, bounds, period)
+    market = _market(rng, w, rev_rmcat, season, bounds, period)
     tables = {
         "channels": pd.DataFrame(CHANNELS, columns=["channel", "channel_type", "model", "market"]),
         "partners": w.partners[["partner_id", "name", "region", "channel", "tier", "joined", "contract_start",

@@ -228,8 +228,9 @@ def _reason_sql(spec: TableSpec, columns: list[_Column], params: Params, con: du
     if spec.unique == ("*",):
         partition = ", ".join(_q(c) for c in all_source)
         cases.append(f"WHEN row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) > 1 THEN 'duplicate_row'")
-    elif spec.unique and set(spec.unique) <= present:
-        partition = ", ".join(next(c.parsed_sql for c in columns if c.name == k) for k in spec.unique)
+    elif spec.unique and set(spec.unique) & set(spec.required) <= present:
+        # an optional key column the source lacks (market.market) is left out of the key
+        partition = ", ".join(next(c.parsed_sql for c in columns if c.name == k) for k in spec.unique if k in present)
         cases.append(f"WHEN row_number() OVER (PARTITION BY {partition} ORDER BY {ROW}) > 1 THEN 'duplicate_key'")
     return "CASE " + " ".join(cases) + " END"
 

@@ -36,8 +36,9 @@ class TableSpec:
     amount_columns: tuple[str, ...] = ()
     #: columns accepted from a source but not stored (they derive stored ones)
     input_only: tuple[str, ...] = ()
-    #: what makes a row a duplicate of an earlier one: canonical key columns, ``("*",)`` for the whole source line,
-    #: or ``()`` for no check (survey answers may legitimately repeat)
+    #: what makes a row a duplicate of an earlier one: canonical key columns (those the source has; an optional key
+    #: column it lacks is left out of the key), ``("*",)`` for the whole source line, or ``()`` for no check (survey
+    #: answers may legitimately repeat)
     unique: tuple[str, ...] = ()
 
     @property
@@ -65,6 +66,9 @@ TABLES: dict[str, TableSpec] = {
             "date": "date", "region": "str", "channel": "str", "revenue": "float",
             "units": "float", "cost": "float", "partner_id": "str", "product_id": "str",
             "customer_id": "str", "order_id": "str",
+            # the product category of the line, for exports without a products table (e.g. Superstore's Category);
+            # when the products table exists, analyses take the category from it instead
+            "category": "str",
             # input only: when mapped and `cost` is not, cost = revenue - profit; not kept in the store
             "profit": "float",
         },
@@ -127,9 +131,12 @@ TABLES: dict[str, TableSpec] = {
     "market": _spec(
         "market",
         ("period", "region", "category", "market_size"),
-        {"period": "date", "region": "str", "category": "str", "market_size": "float", "competitor_sales": "float"},
+        # market: the market the row sizes, matching the channels table's market (e.g. domestic, cross_border);
+        # without it (or where it is empty) a row counts only toward the whole regional market
+        {"period": "date", "region": "str", "category": "str", "market": "str", "market_size": "float",
+         "competitor_sales": "float"},
         references={"region": ("sales", "region")},
         amount_columns=("market_size",),
-        unique=("period", "region", "category"),
+        unique=("period", "region", "category", "market"),
     ),
 }

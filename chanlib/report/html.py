@@ -32,6 +32,7 @@ from traitlets.config import Config
 
 from chanlib.errors import ChanlibError
 from chanlib.io import write_text
+from chanlib.report.display import OMITTED_SECTION
 
 log = logging.getLogger(__name__)
 
@@ -146,21 +147,37 @@ class _ReportPreprocessor(Preprocessor):
                 else:
                     kept.append(output)
             cell.outputs = kept
+        nb.cells = _without_empty_sections(nb.cells)
         if any(dropped.values()):
             log.debug("left out of the report: %s",
                       ", ".join(f"{n} {kind} output(s)" for kind, n in dropped.items() if n))
         return nb, resources
 
 
-class _DropAltTextWarning(logging.Filter):
-    """nbconvert warns about every image without alt text, i.e. every matplotlib figure of every report."""
+def _omitted(cell: nbformat.NotebookNode | None) -> bool:
+    """Whether a code cell's only outputs are :data:`chanlib.report.display.OMITTED_SECTION` markers."""
+    outputs = cell.get("outputs", []) if cell is not None and cell.cell_type == "code" else []
+    return bool(outputs) and all(o.get("data", {}).get("text/html", "").strip() == OMITTED_SECTION for o in outputs)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Alternative text is missing")
+
+def _without_empty_sections(cells: list) -> list:
+    """Drop the sections a short report leaves out: a code cell that displayed only the
+    :data:`~chanlib.report.display.OMITTED_SECTION` marker loses its outputs, and the markdown cell right before it
+    goes when it starts with a heading (the section's title and introduction)."""
+    out: list = []
+    for cell, after in zip(cells, [*cells[1:], None]):
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#") and _omitted(after):
+            log.debug("section left out: %s", cell.source.strip().splitlines()[0])
+            continue
+        if _omitted(cell):
+            cell.outputs = []
+        out.append(cell)
+    return out
 
 
+#: nbconvert's own log; its warning "Alternative text is missing on N image(s)" means a figure was displayed without
+#: chanlib.report.display.figure, whose alt text the chanlib_report template writes into the <img> tag
 _nbconvert_log = logging.getLogger(f"{__name__}.nbconvert")
-_nbconvert_log.addFilter(_DropAltTextWarning())
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ import math
 
 import pandas as pd
 
+from chanlib.analytics import definitions
+from chanlib.analytics.segment.cluster import MEAN_FEATURES
+from chanlib.config import PeriodSettings
 from chanlib.periods import Periods
 
 
@@ -59,18 +62,91 @@ def number(value: float | None) -> str:
     return "n/a" if value is None or _missing(value) else f"{float(value):,.0f}"
 
 
-def headline_sentence(row: pd.Series, currency: str, window_months: int) -> str:
-    """Two sentences on a region's headline KPIs (``row`` is one row of :func:`chanlib.analytics.kpi.headline`)."""
+def growth_reason(value: float | None, base: float | None, months: float | None,
+                  settings: PeriodSettings | None = None, currency: str = "", base_label: str = "the earlier period",
+                  period_months: int | None = None) -> str | None:
+    """Why a growth figure must not be shown, or ``None`` when it may (escaped text).
+
+    ``value`` is the growth ratio (``0.12`` = +12%), ``base`` the earlier period's revenue (``NaN``: the data do
+    not reach back to it; 0: it had no sales), ``months`` how many calendar months of it had sales (``None``: not
+    known). Growth is shown only on a base of at least ``periods.min_growth_base`` with sales in at least
+    ``periods.min_growth_months`` months (at most ``period_months``, the length of the period compared), and not
+    when net revenue has turned negative (returns larger than sales: a "-115%" says nothing).
+
+    >>> s = PeriodSettings(min_growth_base=1000, min_growth_months=3)
+    >>> growth_reason(10.548, 8.0, 2, s, "GBP")
+    'only GBP 8 in the earlier period, below the minimum base of GBP 1,000'
+    >>> growth_reason(0.1, 5000.0, 2, s, "GBP", "the same months a year earlier")
+    'sales in only 2 months of the same months a year earlier (at least 3 needed)'
+    >>> growth_reason(-1.147, 5000.0, 12, s, "GBP"), growth_reason(0.1, 5000.0, 12, s, "GBP") is None
+    ('net revenue is negative now (returns exceed sales)', True)
+    >>> growth_reason(float("nan"), 0.0, 0, s), growth_reason(float("nan"), float("nan"), None, s)
+    ('no sales in the earlier period', 'the data do not reach back to the earlier period')
+    """
+    s = settings or PeriodSettings()
+    label = esc(base_label)
+    if _missing(base):
+        return f"the data do not reach back to {label}"
+    base = float(base)  # type: ignore[arg-type]
+    if base == 0:
+        return f"no sales in {label}"
+    if base < 0:
+        return f"net revenue in {label} was negative ({money(base, currency).strip()}: returns exceeded sales)"
+    if base < s.min_growth_base:
+        return (f"only {money(base, currency).strip()} in {label}, below the minimum base of "
+                f"{money(s.min_growth_base, currency).strip()}")
+    need = min(s.min_growth_months, period_months) if period_months else s.min_growth_months
+    if not _missing(months) and float(months) < need:  # type: ignore[arg-type]
+        n = int(months)  # type: ignore[arg-type]
+        return f"sales in only {n} month{'s' if n != 1 else ''} of {label} (at least {need} needed)"
+    if _missing(value) or math.isinf(float(value)):  # type: ignore[arg-type]
+        return "growth cannot be computed"
+    if float(value) < -1:  # type: ignore[arg-type]
+        return "net revenue is negative now (returns exceed sales)"
+    return None
+
+
+def growth_or_reason(value: float | None, base: float | None, months: float | None,
+                     settings: PeriodSettings | None = None, currency: str = "",
+                     base_label: str = "the earlier period", period_months: int | None = None) -> str:
+    """The growth as a signed percentage, or "too little data (<why>)" (see :func:`growth_reason`).
+
+    >>> s = PeriodSettings(min_growth_base=1000, min_growth_months=3)
+    >>> growth_or_reason(0.25, 4000.0, 12, s, "EUR"), growth_or_reason(0.25, 0.0, 0, s, "EUR")
+    ('+25.0%', 'too little data (no sales in the earlier period)')
+    """
+    reason = growth_reason(value, base, months, settings, currency, base_label, period_months)
+    return percent(value) if reason is None else f"too little data ({reason})"
+
+
+def ordinal(n: int) -> str:
+    """An English ordinal: 1st, 2nd, 3rd, 9th, 11th, 22nd.
+
+    >>> [ordinal(n) for n in (1, 2, 3, 9, 11, 12, 13, 21, 22, 31)]
+    ['1st', '2nd', '3rd', '9th', '11th', '12th', '13th', '21st', '22nd', '31st']
+    """
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def headline_sentence(row: pd.Series, currency: str, window_months: int, margin_from_profit: bool = False,
+                      growth_settings: PeriodSettings | None = None) -> str:
+    """Two sentences on a region's headline KPIs (``row`` is one row of :func:`chanlib.analytics.kpi.headline`);
+    ``margin_from_profit`` calls the margin a profit margin (see
+    :func:`chanlib.analytics.definitions.margin_from_profit`); growth is stated only on the base and history
+    ``growth_settings`` ask for (see :func:`growth_reason`)."""
     start, end = pd.Timestamp(row["window_start"]).date(), pd.Timestamp(row["window_end"]).date()
     text = (f"In the {window_months} months from {start} to {end}, **{esc(row['region'])}** sold "
             f"**{money(row['revenue'], currency)}**")
     if not _missing(row.get("gross_margin")):
-        text += f" at a gross margin of **{percent(row['margin_pct'], signed=False)}**"
+        margin = definitions.label("margin_pct", margin_from_profit).removesuffix(" %").lower()
+        text += f" at a {margin} of **{percent(row['margin_pct'], signed=False)}**"
     text += "."
     growth = row.get("growth_yoy")
-    if _missing(growth):
-        text += (" Growth against the same months a year earlier cannot be computed: the data do not reach back "
-                 "that far.")
+    reason = growth_reason(growth, row.get("revenue_prev_year"), row.get("months_prev_year"), growth_settings,
+                           currency, "the same months a year earlier", window_months)
+    if reason is not None:
+        text += f" Growth against the same months a year earlier is not shown: too little data ({reason})."
     else:
         direction = "up" if growth >= 0 else "down"
         text += (f" That is {direction} **{percent(abs(growth), signed=False)}** on the same months a year earlier "
@@ -78,13 +154,46 @@ def headline_sentence(row: pd.Series, currency: str, window_months: int) -> str:
     return text
 
 
+def as_of_sentence(data_set: str, as_of: pd.Timestamp, currency: str, tolerance_days: int) -> str:
+    """The report header's sentence on the one as-of date and what counts as a complete period (escaped).
+
+    >>> as_of_sentence("demo", pd.Timestamp("2025-12-09"), "EUR", 3)
+    "Data set **demo**, amounts in EUR. **As of 2025-12-09**, the last sale in the data (the same date in every
+    region's report). A month, quarter or year counts as complete when the data reach within 3 days of its end."
+    """
+    days = f"{tolerance_days} day{'s' if tolerance_days != 1 else ''}"
+    return (f"Data set **{esc(data_set)}**, amounts in {esc(currency)}. **As of {pd.Timestamp(as_of).date()}**, the "
+            f"last sale in the data (the same date in every region's report). A month, quarter or year counts as "
+            f"complete when the data reach within {days} of its end.")
+
+
+def windows_table(rows: list[tuple[str, str]]) -> str:
+    """A Markdown table of which window each section covers (``rows``: section, window; not data-derived)."""
+    return "\n".join(["| Section | Window |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
+
+
+def partial_month_sentence(month_label: str, last_sale: pd.Timestamp, drawn: str = "dashed") -> str:
+    """What the monthly chart does with a partial last month (``drawn``: how the chart marks it).
+
+    >>> partial_month_sentence("December 2025", pd.Timestamp("2025-12-09"))
+    'December 2025 is a partial month (sales to the 9th): it is drawn dashed and is not comparable with full months.'
+    """
+    return (f"{month_label} is a partial month (sales to the {ordinal(pd.Timestamp(last_sale).day)}): it is drawn "
+            f"{drawn} and is not comparable with full months.")
+
+
 def mix_sentence(mix: pd.DataFrame, region: str) -> str:
     """One sentence naming the leading channel and the concentration of the mix."""
     if mix.empty:
         return f"{esc(region)} has no sales in the window."
+    if mix["share"].isna().all():  # only returns (chanlib.analytics.kpi.channel_mix): no share to name
+        return f"{esc(region)} has only returns in the window, no sales to share out among channels."
     top = mix.sort_values("share", ascending=False).iloc[0]
+    what = "gross revenue" if "returns" in mix and (mix["returns"] > 0).any() else "revenue"
+    if len(mix) == 1:
+        return f"**{esc(top['channel'])}** is the only channel in {esc(region)}."
     return (f"**{esc(top['channel'])}** is the largest of {len(mix)} channels in {esc(region)}, with "
-            f"{percent(top['share'], signed=False)} of revenue.")
+            f"{percent(top['share'], signed=False)} of {what}.")
 
 
 def trend_sentence(monthly: pd.DataFrame, currency: str) -> str:
@@ -108,13 +217,19 @@ def trend_sentence(monthly: pd.DataFrame, currency: str) -> str:
 # --- channel evaluation (chanlib.analytics: product_fit, planning, period_evaluation) ------------------------------
 
 def period_total_sentence(region: str, label: str, revenue: float, prev_label: str, revenue_prev: float,
-                          ly_label: str, revenue_ly: float, currency: str) -> str:
-    """One sentence on a period's revenue against the previous period and the same period last year.
+                          ly_label: str, revenue_ly: float, currency: str,
+                          growth_settings: PeriodSettings | None = None) -> str:
+    """One sentence on a period's revenue against the previous period and the same period last year; a growth
+    figure is stated only on the base ``growth_settings`` ask for (see :func:`growth_reason`).
 
-    >>> period_total_sentence("A & B", "December 2025", 120.0, "November 2025", 100.0, "December 2024",
+    >>> period_total_sentence("A & B", "December 2025", 12000.0, "November 2025", 10000.0, "December 2024",
     ...                       float("nan"), "EUR")
-    'In December 2025 **A &amp; B** sold **EUR 120**, +20.0% on November 2025 (EUR 100); the data do not reach back
-    to December 2024.'
+    'In December 2025 **A &amp; B** sold **EUR 12,000**, +20.0% on November 2025 (EUR 10,000); the data do not reach
+    back to December 2024.'
+    >>> period_total_sentence("A", "December 2025", 120.0, "November 2025", 100.0, "December 2024", 90.0, "EUR")
+    ... # doctest: +ELLIPSIS
+    'In December 2025 **A** sold **EUR 120**, growth not shown (only EUR 100 in November 2025, below the minimum base of
+    EUR 1,000) and growth not shown (...).'
     """
     parts, missing = [], []
     bases = [(prev_label, revenue_prev)] + ([(ly_label, revenue_ly)] if ly_label != prev_label else [])
@@ -122,7 +237,9 @@ def period_total_sentence(region: str, label: str, revenue: float, prev_label: s
         if _missing(base):
             missing.append(name)
         elif base > 0:
-            parts.append(f"{percent(revenue / base - 1)} on {name} ({money(base, currency)})")
+            reason = growth_reason(revenue / base - 1, base, None, growth_settings, currency, name)
+            growth = percent(revenue / base - 1) if reason is None else f"growth not shown ({reason})"
+            parts.append(f"{growth} on {name} ({money(base, currency)})" if reason is None else growth)
         else:
             parts.append(f"with no sales in {name}")
     text = f"In {label} **{esc(region)}** sold **{money(revenue, currency)}**"
@@ -133,74 +250,265 @@ def period_total_sentence(region: str, label: str, revenue: float, prev_label: s
 
 
 def channel_change_sentence(channel: str, region: str | None, base_label: str, revenue: float, revenue_base: float,
-                            volume: float, mix: float, share: float, share_base: float, currency: str) -> str:
-    """One sentence on a channel's revenue change, split into volume and mix effects.
+                            market_growth: float, share_shift: float, share: float, share_base: float,
+                            currency: str, growth_settings: PeriodSettings | None = None) -> str:
+    """One sentence on a channel's revenue change, split into market growth (the region's change at the channel's
+    base share) and share shift (:func:`chanlib.analytics.period_evaluation.share_shift_decomposition`).
 
-    >>> channel_change_sentence("web <x>", None, "December 2024", 150.0, 90.0, 20.0, 40.0, 0.75, 0.6, "EUR")
-    '**web &lt;x&gt;** rose by EUR 60 (+66.7%) on December 2024 to EUR 150: EUR 20 from the overall change in
-    revenue (volume) and EUR 40 from its share of the mix (75.0%, was 60.0%).'
+    >>> channel_change_sentence("web <x>", None, "December 2024", 15000.0, 9000.0, 2000.0, 4000.0, 0.75, 0.6, "EUR")
+    "**web &lt;x&gt;** rose by EUR 6,000 (+66.7%) on December 2024 to EUR 15,000: EUR 2,000 from the region's market
+    growth (its December 2024 share of the region's change) and EUR 4,000 from a shift in its share of the region
+    (75.0%, was 60.0%)."
     """
     name = f"**{esc(channel)}**" + (f" in {esc(region)}" if region is not None else "")
     change = revenue - revenue_base
     if revenue_base <= 0:
         return (f"{name} sold {money(revenue, currency)} with no sales in {base_label} "
                 f"(growth cannot be computed).")
-    if revenue <= 0:
+    if revenue < 0:
+        return (f"{name} had more returns than sales, {money(-revenue, currency)} net, against "
+                f"{money(revenue_base, currency)} in {base_label}.")
+    if revenue == 0:
         return f"{name} had no sales, against {money(revenue_base, currency)} in {base_label}."
     verb = "rose" if change >= 0 else "fell"
-    return (f"{name} {verb} by {money(abs(change), currency)} ({percent(change / revenue_base)}) on {base_label} "
-            f"to {money(revenue, currency)}: {money(volume, currency)} from the overall change in revenue (volume) "
-            f"and {money(mix, currency)} from its share of the mix ({percent(share, signed=False)}, was "
-            f"{percent(share_base, signed=False)}).")
+    reason = growth_reason(change / revenue_base, revenue_base, None, growth_settings, currency, base_label)
+    growth = percent(change / revenue_base) if reason is None else "growth not shown: too little data"
+    return (f"{name} {verb} by {money(abs(change), currency)} ({growth}) on {base_label} "
+            f"to {money(revenue, currency)}: {money(market_growth, currency)} from the region's market growth (its "
+            f"{base_label} share of the region's change) and {money(share_shift, currency)} from a shift in its share "
+            f"of the region ({percent(share, signed=False)}, was {percent(share_base, signed=False)}).")
 
 
 def fit_recommendation_sentence(row: pd.Series, currency: str) -> str:
-    """One sentence for a row of :func:`chanlib.analytics.product_fit.recommendations` (names escaped).
+    """One sentence for a row of :func:`chanlib.analytics.product_fit.recommendations` (names escaped): the share
+    index, the revenue vs an average mix (which sums to zero per channel, so it is not money at stake), the margins
+    and the margin at stake.
 
-    >>> row = pd.Series({"action": "grow", "category": "Toys & Games", "channel": "web", "share_index": 2.5,
-    ...                  "share_in_channel": 0.25, "share_overall": 0.1, "margin_pct": 0.3,
-    ...                  "channel_margin_pct": 0.28, "gap": 1500.0})
+    >>> row = pd.Series({"action": "develop", "category": "Toys & Games", "channel": "web", "share_index": 0.5,
+    ...                  "share_in_channel": 0.05, "share_overall": 0.1, "margin_pct": 0.4, "channel_margin_pct": 0.3,
+    ...                  "rest_margin_pct": 0.295, "gap": -1500.0, "margin_at_stake": 157.5,
+    ...                  "rule": "under-sold but more profitable than the channel"})
     >>> fit_recommendation_sentence(row, "EUR")
-    '**Grow Toys &amp; Games in web**: it is 25.0% of the channel against 10.0% overall (share index 2.50), EUR
-    1,500 above an average mix, at a 30.0% margin (channel 28.0%).'
+    '**Develop Toys &amp; Games in web**: it is 5.0% of the channel against 10.0% overall (share index 0.50), EUR
+    1,500 less revenue than at an average mix, at a 40.0% margin against 30.0% for the channel: under-sold but more
+    profitable than the channel, an opportunity; margin at stake EUR 158.'
     """
     gap = row["gap"]
-    where = "above" if gap >= 0 else "below"
-    text = (f"**{row['action'].capitalize()} {esc(row['category'])} in {esc(row['channel'])}**: it is "
+    text = (f"**{str(row['action']).capitalize()} {esc(row['category'])} in {esc(row['channel'])}**: it is "
             f"{percent(row['share_in_channel'], signed=False)} of the channel against "
             f"{percent(row['share_overall'], signed=False)} overall (share index {row['share_index']:.2f}), "
-            f"{money(abs(gap), currency)} {where} an average mix")
-    if not _missing(row.get("margin_pct")):
-        text += (f", at a {percent(row['margin_pct'], signed=False)} margin "
-                 f"(channel {percent(row['channel_margin_pct'], signed=False)})")
+            f"{money(abs(gap), currency)} {'more' if gap >= 0 else 'less'} revenue than at an average mix")
+    if _missing(row.get("margin_pct")):
+        return text + "."
+    text += (f", at a {percent(row['margin_pct'], signed=False)} margin against "
+             f"{percent(row['channel_margin_pct'], signed=False)} for the channel")
+    why = "" if str(row["action"]) == "grow" else str(row.get("rule") or "")
+    if row["action"] == "develop":
+        why += ", an opportunity" if why else "an opportunity"
+    if why:
+        text += f": {why}"
+    stake = row.get("margin_at_stake")
+    if not _missing(stake):
+        text += (f"; margin at stake {money(stake, currency)}" if why else
+                 f" (margin at stake {money(stake, currency)})")
     return text + "."
 
 
-def white_space_sentence(row: pd.Series, currency: str) -> str:
-    """One sentence for a row of :func:`chanlib.analytics.planning.white_space` (names escaped).
+def market_name(served_market: object) -> str:
+    """The market a planning cell is measured against, in words (``None``: the whole regional market).
 
-    >>> row = pd.Series({"region": "North", "channel": "web", "revenue": 0.0, "market_size": 1e6,
-    ...                  "penetration": 0.0, "benchmark_penetration": 0.02, "headroom": 20000.0})
+    >>> market_name("cross_border"), market_name(None)
+    ('cross-border market', 'whole regional market')
+    """
+    if _missing(served_market):
+        return "whole regional market"
+    return f"{esc(str(served_market).replace('_', '-'))} market"
+
+
+def per_market_label(partners_per: float, currency: str) -> str:
+    """What ``partners_per_million`` counts per: e.g. "partners per EUR 1M of market".
+
+    >>> per_market_label(1e6, "EUR"), per_market_label(250_000, "GBP")
+    ('Partners per EUR 1M of market', 'Partners per GBP 250k of market')
+    """
+    return f"Partners per {money(partners_per, currency, compact=True)} of market"
+
+
+def white_space_sentence(row: pd.Series, currency: str) -> str:
+    """One sentence for a row of :func:`chanlib.analytics.planning.white_space` (names escaped): penetration of the
+    served market against the benchmark of its peers, with their number.
+
+    >>> row = pd.Series({"region": "North", "channel": "web", "revenue": 20000.0, "market_size": 1e6,
+    ...                  "served_market": "domestic", "penetration": 0.02, "benchmark_penetration": 0.035,
+    ...                  "peers": 3, "headroom": 15000.0})
     >>> white_space_sentence(row, "EUR")
-    '**web in North**: no sales yet in a market of EUR 1,000,000; at the peer benchmark of 2.0% penetration that is
-    EUR 20,000.'
+    '**web in North**: EUR 20,000 is 2.0% of the domestic market of EUR 1,000,000; the benchmark of 3 peer regions
+    is 3.5% penetration, EUR 15,000 more.'
     """
     head = f"**{esc(row['channel'])} in {esc(row['region'])}**: "
+    market = market_name(row.get("served_market"))
     if row["revenue"] <= 0:
-        head += f"no sales yet in a market of {money(row['market_size'], currency)}"
+        head += f"no sales yet in the {market} of {money(row['market_size'], currency)}"
     else:
-        head += (f"{money(row['revenue'], currency)} is {percent(row['penetration'], signed=False)} of a market of "
-                 f"{money(row['market_size'], currency)}")
-    return (f"{head}; at the peer benchmark of {percent(row['benchmark_penetration'], signed=False)} penetration "
-            f"that is {money(row['headroom'], currency)}" + (" more." if row["revenue"] > 0 else "."))
+        head += (f"{money(row['revenue'], currency)} is {percent(row['penetration'], signed=False)} of the {market} "
+                 f"of {money(row['market_size'], currency)}")
+    peers = row.get("peers")
+    who = "peer benchmark" if _missing(peers) else f"benchmark of {int(peers)} peer region{'s' * (int(peers) != 1)}"
+    return (f"{head}; the {who} is {percent(row['benchmark_penetration'], signed=False)} penetration, "
+            f"{money(row['headroom'], currency)}" + (" more." if row["revenue"] > 0 else "."))
 
 
-def channel_kpi_sentence(frame: pd.DataFrame, region: str, period_label: str) -> str:
-    """A few sentences on a region's channel KPIs for one period (rows of :func:`chanlib.analytics.kpi.kpi_table`)."""
+def too_few_peers(peers: object) -> str:
+    """The benchmark's stand-in when too few other regions sell a channel.
+
+    >>> too_few_peers(2)
+    'too few peers (2)'
+    """
+    return f"too few peers ({0 if _missing(peers) else int(float(str(peers)))})"
+
+
+def untapped_sentence(frame: pd.DataFrame, currency: str) -> str:
+    """One sentence listing the channels a region does not sell in (rows of
+    :func:`chanlib.analytics.planning.untapped`), with their market and, where peers allow, the potential.
+
+    >>> f = pd.DataFrame({"channel": ["web", "fax & co"], "served_market": ["cross_border", None],
+    ...                   "market_size": [2e6, 5e5], "peers": [3, 1], "benchmark_penetration": [0.02, float("nan")],
+    ...                   "potential": [40000.0, float("nan")]})
+    >>> untapped_sentence(f, "EUR")
+    'Not sold here: **web** (cross-border market of EUR 2M; at the benchmark of 3 peer regions, 2.0% penetration, EUR
+    40k), **fax &amp; co** (whole regional market of EUR 500k; too few peers (1)).'
+    """
+    if frame.empty:
+        return ""
+    parts = []
+    for row in frame.itertuples(index=False):
+        text = f"**{esc(row.channel)}** ({market_name(row.served_market)} of {money(row.market_size, currency, True)}; "
+        if _missing(row.benchmark_penetration):
+            text += f"{too_few_peers(row.peers)})"
+        else:
+            text += (f"at the benchmark of {int(row.peers)} peer regions, "
+                     f"{percent(row.benchmark_penetration, signed=False)} penetration, "
+                     f"{money(row.potential, currency, True)})")
+        parts.append(text)
+    return "Not sold here: " + ", ".join(parts) + "."
+
+
+def no_benchmark_sentence(frame: pd.DataFrame, min_peers: int) -> str:
+    """One sentence on the channels a region sells in that have no benchmark (``frame``: channel, peers).
+
+    >>> no_benchmark_sentence(pd.DataFrame({"channel": ["web", "shop"], "peers": [2, 0]}), 3)
+    'No benchmark for **web** (too few peers (2)), **shop** (too few peers (0)): a benchmark needs at least 3 other
+    regions selling the channel.'
+    """
+    if frame.empty:
+        return ""
+    names = ", ".join(f"**{esc(r.channel)}** ({too_few_peers(r.peers)})" for r in frame.itertuples(index=False))
+    return (f"No benchmark for {names}: a benchmark needs at least {min_peers} other region"
+            f"{'s' * (min_peers != 1)} selling the channel.")
+
+
+def whole_market_sentence(channels: list[str]) -> str:
+    """One line naming the channels measured against the whole regional market, because the data do not size the
+    market they serve.
+
+    >>> whole_market_sentence(["web", "a & b"])
+    '**web**, **a &amp; b**: measured against the whole regional market, since the data have no market of their own
+    for them (the market column of the channels and market tables).'
+    """
+    if not channels:
+        return ""
+    return (", ".join(f"**{esc(c)}**" for c in channels) + ": measured against the whole regional market, since the "
+            "data have no market of their own for them (the market column of the channels and market tables).")
+
+
+#: the run's Definitions page, written beside the region reports (:func:`chanlib.report.runner.run_report`)
+DEFINITIONS_PAGE = "definitions.html"
+
+
+def definitions_link() -> str:
+    """The report header's link to the run's Definitions page (relative: the page sits beside the report).
+
+    >>> definitions_link()
+    'How every figure is computed: [Definitions](definitions.html).'
+    """
+    return f"How every figure is computed: [Definitions]({DEFINITIONS_PAGE})."
+
+
+def points(value: float | None, signed: bool = False) -> str:
+    """A share of revenue in percentage points (``0.15`` -> ``15.0 pts``), ``n/a`` when undefined.
+
+    >>> points(0.15), points(-0.021, signed=True), points(float("nan"))
+    ('15.0 pts', '-2.1 pts', 'n/a')
+    """
+    if value is None or _missing(value) or math.isinf(float(value)):
+        return "n/a"
+    return f"{100 * float(value):+.1f} pts" if signed else f"{100 * float(value):.1f} pts"
+
+
+def score_with_count(value: float | None, responses: float | None, nps: bool = True) -> str:
+    """A feedback score with its number of responses: ``12 (n = 15)``; an NPS is a whole number, a mean score has
+    one decimal.
+
+    >>> score_with_count(12.4, 15), score_with_count(3.46, 8, nps=False), score_with_count(float("nan"), 0)
+    ('12 (n = 15)', '3.5 (n = 8)', 'n/a')
+    """
+    if value is None or _missing(value):
+        return "n/a"
+    shown = f"{float(value):.0f}" if nps else f"{float(value):.1f}"
+    return f"{shown} (n = {number(responses)})"
+
+
+def kpi_value(key: str, value: object, currency: str = "") -> str:
+    """``value`` of KPI ``key`` formatted by its kind (:mod:`chanlib.analytics.definitions`): money, percent,
+    points, number, weeks, days, score or index.
+
+    >>> kpi_value("sell_through_rate", 0.75), kpi_value("contribution_margin_pct", 0.15), kpi_value("hhi", 0.38)
+    ('75.0%', '15.0 pts', '0.38')
+    >>> kpi_value("revenue", 1234.5, "EUR"), kpi_value("growth_yoy", 0.1), kpi_value("weeks_of_supply", 16.84)
+    ('EUR 1,234', '+10.0%', '16.8')
+    """
+    d = definitions.get(key)
+    if value is None or _missing(value):
+        return "n/a"
+    v = float(value)  # type: ignore[arg-type]
+    if d.kind == "money":
+        return money(v, currency)
+    if d.kind == "percent":
+        return percent(v, signed=d.signed)
+    if d.kind == "points":
+        return points(v, signed=d.signed)
+    if d.kind in ("weeks", "score"):
+        return f"{v:.1f}"
+    if d.kind == "index":
+        return f"{v:.2f}"
+    return number(v)
+
+
+def channel_kpi_sentence(frame: pd.DataFrame, region: str, period_label: str, margin_from_profit: bool = False,
+                         nps: bool = True, growth_settings: PeriodSettings | None = None) -> str:
+    """A few sentences on a region's channel KPIs for one period (rows of :func:`chanlib.analytics.kpi.kpi_table`):
+    growth, targets, contribution margin beside ROI, partner concentration (HHI and top-N with N), sell-through
+    beside sell-out ÷ sell-in, and NPS with its number of responses. ``margin_from_profit`` words the margin as
+    profit; ``nps`` says ``feedback_score`` is an NPS (else a mean score).
+
+    >>> f = pd.DataFrame({"channel": ["web", "shop"], "contribution_margin_pct": [0.15, 0.04],
+    ...                   "channel_roi": [0.6, 0.18], "hhi": [0.38, 1.0], "top_partner_share": [0.8, None],
+    ...                   "top_partner_n": [2.0, None], "active_partners": [3, 1], "sell_through_rate": [0.75, 0.4],
+    ...                   "sell_out_to_sell_in": [1.5, 0.9], "weeks_of_supply": [2.0, 20.0],
+    ...                   "feedback_score": [12.0, -20.0], "feedback_responses": [15, 5]})
+    >>> print(channel_kpi_sentence(f, "East", "2025 Q3"))  # doctest: +NORMALIZE_WHITESPACE
+    Contribution margin (gross margin − channel costs, in points of revenue) ranges from 4.0 pts in **shop** to
+    15.0 pts in **web** (channel ROI, contribution margin ÷ channel costs: 18.0% and 60.0%). Partner revenue is
+    most concentrated in **shop**: HHI 1.00, a single partner. Sell-through (units sold ÷ (sold + closing stock))
+    is lowest in **shop**: 40.0%, with 20.0 weeks of supply; sell-out ÷ sell-in there is 90.0%. NPS is lowest in
+    **shop**: -20 (n = 5); highest in **web**: 12 (n = 15).
+    """
     if frame.empty:
         return f"{esc(region)} has no channel sales in {esc(period_label)}."
     parts = []
     growth = frame.dropna(subset=["growth_yoy"]) if "growth_yoy" in frame else frame.iloc[0:0]
+    if len(growth) and "revenue_prev_year" in growth:  # growth on a tiny base says nothing (periods.min_growth_base)
+        growth = growth[growth["revenue_prev_year"] >= (growth_settings or PeriodSettings()).min_growth_base]
     if len(growth):
         best = growth.loc[growth["growth_yoy"].idxmax()]
         parts.append(f"In {esc(period_label)}, **{esc(best['channel'])}** grew fastest against the same quarter last "
@@ -213,36 +521,233 @@ def channel_kpi_sentence(frame: pd.DataFrame, region: str, period_label: str) ->
             parts.append(f"Below target: {names}.")
         else:
             parts.append("Every channel met its target.")
-    if "channel_roi" in frame and frame["channel_roi"].notna().any():
-        worst = frame.loc[frame["channel_roi"].idxmin()]
-        best = frame.loc[frame["channel_roi"].idxmax()]
+    margin = definitions.label("gross_margin", margin_from_profit).lower()
+
+    def has(column: str) -> bool:
+        return column in frame and frame[column].notna().any()
+
+    def at(column: str, which: str) -> pd.Series:
+        values = frame[column].astype("float64")
+        return frame.loc[values.idxmin() if which == "min" else values.idxmax()]
+
+    if has("contribution_margin_pct"):
+        low, high = at("contribution_margin_pct", "min"), at("contribution_margin_pct", "max")
+        text = (f"Contribution margin ({margin} − channel costs, in points of revenue) ranges from "
+                f"{points(low['contribution_margin_pct'])} in **{esc(low['channel'])}** to "
+                f"{points(high['contribution_margin_pct'])} in **{esc(high['channel'])}**")
+        if has("channel_roi"):
+            text += (f" (channel ROI, contribution margin ÷ channel costs: {percent(low['channel_roi'], signed=False)} "
+                     f"and {percent(high['channel_roi'], signed=False)})")
+        parts.append(text + ".")
+    elif has("channel_roi"):
+        worst, best = at("channel_roi", "min"), at("channel_roi", "max")
         parts.append(f"Channel ROI ranges from {percent(worst['channel_roi'], signed=False)} in "
                      f"**{esc(worst['channel'])}** to {percent(best['channel_roi'], signed=False)} in "
                      f"**{esc(best['channel'])}**.")
-    if "weeks_of_supply" in frame and frame["weeks_of_supply"].notna().any():
-        slow = frame.loc[frame["weeks_of_supply"].idxmax()]
+    if has("hhi"):
+        top = at("hhi", "max")
+        text = f"Partner revenue is most concentrated in **{esc(top['channel'])}**: HHI {top['hhi']:.2f}"
+        if "top_partner_share" in top and not _missing(top["top_partner_share"]):
+            n, active = int(top["top_partner_n"]), top.get("active_partners")
+            text += (f", the largest {n} of its {number(active)} partners hold "
+                     f"{percent(top['top_partner_share'], signed=False)}")
+        elif not _missing(top.get("active_partners")) and top["active_partners"] == 1:
+            text += ", a single partner"
+        parts.append(text + ".")
+    if has("sell_through_rate"):
+        slow = at("sell_through_rate", "min")
+        text = (f"Sell-through (units sold ÷ (sold + closing stock)) is lowest in **{esc(slow['channel'])}**: "
+                f"{percent(slow['sell_through_rate'], signed=False)}")
+        if not _missing(slow.get("weeks_of_supply")):
+            text += f", with {slow['weeks_of_supply']:.1f} weeks of supply"
+        if not _missing(slow.get("sell_out_to_sell_in")):
+            text += f"; sell-out ÷ sell-in there is {percent(slow['sell_out_to_sell_in'], signed=False)}"
+        parts.append(text + ".")
+    elif has("weeks_of_supply"):
+        slow = at("weeks_of_supply", "max")
         parts.append(f"Partners' stock is heaviest in **{esc(slow['channel'])}**: "
                      f"{slow['weeks_of_supply']:.1f} weeks of supply.")
+    if has("feedback_score"):
+        name = definitions.label("feedback_score" if nps else "feedback_mean_score")
+        low, high = at("feedback_score", "min"), at("feedback_score", "max")
+        counts = frame["feedback_responses"] if "feedback_responses" in frame else pd.Series(float("nan"), frame.index)
+        low_n, high_n = counts.loc[low.name], counts.loc[high.name]
+        text = (f"{name} is lowest in **{esc(low['channel'])}**: "
+                f"{score_with_count(low['feedback_score'], low_n, nps)}")
+        if high.name != low.name:
+            text += f"; highest in **{esc(high['channel'])}**: {score_with_count(high['feedback_score'], high_n, nps)}"
+        parts.append(text + ".")
     return " ".join(parts)
 
 
+def _signed_money(value: float, currency: str) -> str:
+    return ("+" if value > 0 else "") + money(value, currency)
+
+
+def price_volume_mix_sentence(pvm: pd.DataFrame, base_label: str, currency: str) -> str:
+    """One sentence on a region's price, volume and mix effects (rows of
+    :func:`chanlib.analytics.period_evaluation.price_volume_mix` for one region).
+
+    >>> f = pd.DataFrame({"units": [12.0, 5.0], "units_base": [10.0, 10.0], "change": [30.0, -30.0],
+    ...                   "price_effect": [6.0, 10.0], "volume_effect": [-18.0, -12.0], "mix_effect": [42.0, -28.0]})
+    >>> price_volume_mix_sentence(f, "November 2025", "EUR")
+    'From units, the change of EUR 0 on November 2025 splits into price +EUR 16 (revenue per unit), volume -EUR 30
+    (units -15.0%, at November 2025 prices and channel mix) and channel mix +EUR 14.'
+    """
+    if pvm.empty:
+        return ""
+    if pvm[["price_effect", "volume_effect", "mix_effect"]].isna().any().any():
+        return ("A price/volume/mix split cannot be made here: some sales have revenue without units, or the data "
+                f"do not reach back to {base_label}.")
+    u1, u0 = float(pvm["units"].sum()), float(pvm["units_base"].sum())
+    units = f"units {percent(u1 / u0 - 1)}, " if u0 > 0 else ""
+    return (f"From units, the change of {_signed_money(float(pvm['change'].sum()), currency)} on {base_label} splits "
+            f"into price {_signed_money(float(pvm['price_effect'].sum()), currency)} (revenue per unit), volume "
+            f"{_signed_money(float(pvm['volume_effect'].sum()), currency)} ({units}at {base_label} prices and "
+            f"channel mix) and channel mix {_signed_money(float(pvm['mix_effect'].sum()), currency)}.")
+
+
+def returns_sentence(gross: float, returns: float, net: float, currency: str) -> str:
+    """One sentence on returns, when there are any: gross sales, returns and net revenue ("" without returns).
+
+    >>> returns_sentence(1000.0, 50.0, 950.0, "EUR")
+    'Revenue is net of returns: gross sales EUR 1,000, returns EUR 50 (5.0% of gross sales), net EUR 950.'
+    >>> returns_sentence(208.0, 2665.0, -2457.0, "GBP")
+    'Revenue is net of returns: gross sales GBP 208, returns GBP 2,665 (more than the gross sales: goods sold before
+    the window came back), net -GBP 2,457.'
+    >>> returns_sentence(0.0, 36.0, -36.0, "GBP")
+    'Only returns in the window: GBP 36 returned and no sales, so net revenue is -GBP 36 and there is no mix to
+    show.'
+    """
+    if _missing(returns) or returns <= 0:
+        return ""
+    if _missing(gross) or gross <= 0:
+        return (f"Only returns in the window: {money(returns, currency)} returned and no sales, so net revenue is "
+                f"{money(net, currency)} and there is no mix to show.")
+    rate = (f"{percent(returns / gross, signed=False)} of gross sales" if returns <= gross
+            else "more than the gross sales: goods sold before the window came back")
+    return (f"Revenue is net of returns: gross sales {money(gross, currency)}, returns {money(returns, currency)} "
+            f"({rate}), net {money(net, currency)}.")
+
+
+# --- outlook (chanlib.analytics.forecast) ----------------------------------------------------------------------------
+
+def short_history_sentence(series: list[tuple[str, int]], needed: int) -> str:
+    """Which series have too short a history for a seasonal model, and what that means for their forecast.
+
+    ``series`` holds (display name, months of history) of the series flagged ``short``; ``needed`` is
+    ``min_seasons`` x ``season_length`` months.
+
+    >>> short_history_sentence([("North <x>", 12)], 24)
+    '**The history is short**: North &lt;x&gt; has 12 months of sales, fewer than the 24 a seasonal model needs. Its
+    forecast extrapolates no trend and no season: it is a level (simple exponential smoothing, the mean of the last
+    season, or the two averaged), so a recent peak or dip is not read as a trend.'
+    """
+    if not series:
+        return ""
+    names = ", ".join(f"{esc(name)} ({months} months)" for name, months in series[1:])
+    first = f"{esc(series[0][0])} has {series[0][1]} months of sales"
+    subject = first + (f" (and {names})" if names else "")
+    many = len(series) > 1
+    return (f"**The history is short**: {subject}, fewer than the {needed} a seasonal model needs. "
+            f"{'Their forecasts extrapolate' if many else 'Its forecast extrapolates'} no trend and no season: "
+            f"{'they are levels' if many else 'it is a level'} (simple exponential smoothing, the mean of the last "
+            f"season, or the two averaged), so a recent peak or dip is not read as a trend.")
+
+
+def benchmark_sentence(series: list[str], metric: str) -> str:
+    """The series whose chosen model did worse than the seasonal-naive benchmark in the backtest.
+
+    >>> benchmark_sentence(["North / Online"], "smape")
+    '**Below benchmark**: for North / Online the best model scored worse in the backtest (smape) than the seasonal
+    naive forecast (the same month a year earlier), so that benchmark is its forecast (flag *benchmark*).'
+    """
+    if not series:
+        return ""
+    names = ", ".join(esc(s) for s in series)
+    return (f"**Below benchmark**: for {names} the best model scored worse in the backtest ({esc(metric)}) than the "
+            f"seasonal naive forecast (the same month a year earlier), so that benchmark is "
+            f"{'their forecast' if len(series) > 1 else 'its forecast'} (flag *benchmark*).")
+
+
+def weak_forecast_sentence(below: list[str], unreliable: list[str], metric: str, threshold: float) -> str:
+    """The series whose forecast is kept although the backtest judged it weak: worse than the seasonal-naive
+    benchmark (``below``, flag *below_benchmark*), or with a backtest sMAPE above ``threshold`` (``unreliable``).
+
+    >>> weak_forecast_sentence(["South / Home Office"], ["South"], "smape", 50)
+    '**Weak forecasts**: South / Home Office scored worse in the backtest (smape) than the seasonal naive forecast
+    (flag *below_benchmark*); South missed by more than 50% (sMAPE) in the backtest (flag *unreliable*). Read them as
+    a rough level, not month by month.'
+    """
+    parts = []
+    if below:
+        parts.append(f"{', '.join(esc(s) for s in below)} scored worse in the backtest ({esc(metric)}) than the "
+                     f"seasonal naive forecast (flag *below_benchmark*)")
+    if unreliable:
+        parts.append(f"{', '.join(esc(s) for s in unreliable)} missed by more than {threshold:g}% (sMAPE) in the "
+                     f"backtest (flag *unreliable*)")
+    if not parts:
+        return ""
+    return f"**Weak forecasts**: {'; '.join(parts)}. Read them as a rough level, not month by month."
+
+
+def coverage_warnings(frame: pd.DataFrame, tolerance: float) -> list[str]:
+    """A warning per interval level whose coverage misses its nominal level by more than ``tolerance``.
+
+    ``frame`` has one row per level: ``level`` (percent), ``backtest`` (share of backtest actuals inside the
+    models' own intervals), ``scale`` (factor the shown intervals were widened by; 1: none) and ``realised`` (share
+    of later actuals inside earlier runs' intervals; ``NaN``: none yet).
+
+    >>> f = pd.DataFrame({"level": [80, 95], "backtest": [0.609, 0.93], "scale": [1.3, 1.0],
+    ...                   "realised": [float("nan"), 0.80]})
+    >>> for w in coverage_warnings(f, 0.10): print(w)
+    The models' own 80% intervals held 60.9% of the backtest actuals, 19.1 points below nominal; the intervals shown
+    are widened ×1.30 to make up for it.
+    Only 80.0% of the later actuals fell inside earlier runs' 95% intervals, 15.0 points below nominal: the band is
+    too narrow.
+    """
+    out = []
+    for row in frame.itertuples(index=False):
+        nominal = row.level / 100.0
+        if not _missing(row.backtest) and abs(row.backtest - nominal) > tolerance + 1e-12:
+            gap = abs(row.backtest - nominal) * 100
+            below = row.backtest < nominal
+            text = (f"The models' own {row.level}% intervals held {percent(row.backtest, signed=False)} of the "
+                    f"backtest actuals, {gap:.1f} points {'below' if below else 'above'} nominal")
+            if not _missing(row.scale) and abs(row.scale - 1.0) > 1e-9:
+                text += (f"; the intervals shown are {'widened' if row.scale > 1 else 'narrowed'} ×{row.scale:.2f} to "
+                         f"make up for it.")
+            else:
+                text += "; the band shown is " + ("too narrow." if below else "wider than it needs to be.")
+            out.append(text)
+        if not _missing(row.realised) and abs(row.realised - nominal) > tolerance + 1e-12:
+            gap = abs(row.realised - nominal) * 100
+            below = row.realised < nominal
+            out.append(f"{'Only ' if below else ''}{percent(row.realised, signed=False)} of the later actuals fell "
+                       f"inside earlier runs' {row.level}% intervals, {gap:.1f} points {'below' if below else 'above'} "
+                       f"nominal: the band is {'too narrow' if below else 'wider than it needs to be'}.")
+    return out
+
+
 def key_changes(p: Periods, comparison: pd.DataFrame, decomposition: pd.DataFrame, against: str, region: str | None,
-                currency: str, n: int = 3) -> list[str]:
+                currency: str, n: int = 3, growth_settings: PeriodSettings | None = None) -> list[str]:
     """A few Markdown sentences on the changes that matter most (data-derived names escaped).
 
     ``comparison`` and ``decomposition`` come from :func:`chanlib.analytics.period_evaluation.period_comparison` and
-    :func:`~chanlib.analytics.period_evaluation.mix_volume_decomposition` (against ``against``) of period ``p``. The
-    first sentence gives the total against the previous period and last year (for ``region=None``: the whole
-    business). Then up to ``n`` region x channel cells with the largest absolute revenue change, each with its
-    volume and mix effects.
+    :func:`~chanlib.analytics.period_evaluation.share_shift_decomposition` (against ``against``) of period ``p``.
+    The first sentence gives the total against the previous period and last year (for ``region=None``: the whole
+    business). Then up to ``n`` region x channel cells with the largest absolute revenue change, each split into the
+    region's market growth and its share shift.
     """
-    totals = comparison[["revenue", "revenue_prev", "revenue_ly"]].sum(min_count=1)
+    # a covered period without sales is 0 ("no sales"); only an uncovered one is missing ("no data")
+    totals = comparison[["revenue", "revenue_prev", "revenue_ly"]].sum()
     if not p.prev_covered:
         totals["revenue_prev"] = float("nan")
     if not p.ly_covered:
         totals["revenue_ly"] = float("nan")
     sentences = [period_total_sentence(region or "All regions", p.label, totals["revenue"], p.prev_label,
-                                       totals["revenue_prev"], p.ly_label, totals["revenue_ly"], currency)]
+                                       totals["revenue_prev"], p.ly_label, totals["revenue_ly"], currency,
+                                       growth_settings)]
     if decomposition["change"].isna().all():
         return sentences
     dec = decomposition[decomposition["change"].abs() > 0]
@@ -251,38 +756,84 @@ def key_changes(p: Periods, comparison: pd.DataFrame, decomposition: pd.DataFram
     for row in top.itertuples(index=False):
         sentences.append(channel_change_sentence(
             row.channel, None if region is not None else row.region, base_label, row.revenue, row.revenue_base,
-            row.volume_effect, row.mix_effect, row.share, row.share_base, currency))
+            row.market_growth, row.share_shift, row.share, row.share_base, currency, growth_settings))
     return sentences
 
 
 # --- segmentation (chanlib.analytics.segment) ----------------------------------------------------------------------
 
-#: profile column -> label in the report
-PROFILE_LABELS = {
-    "segment_id": "Segment", "segment_name": "Name", "partners": "Partners", "share": "Share of partners",
-    "revenue_share": "Share of revenue", "revenue": "Revenue, median", "growth": "Growth, median",
-    "volatility": "Volatility (CV)", "margin": "Gross margin", "online_share": "Online share",
-    "recency_days": "Days since last sale", "target_attainment": "Target attainment", "sell_through": "Sell-through",
+#: profile column -> its KPI definition (:mod:`chanlib.analytics.definitions`)
+PROFILE_KEYS = {
+    "share": "partner_share", "revenue_share": "partner_revenue_share", "revenue": "partner_revenue",
+    "growth": "partner_growth", "volatility": "partner_volatility", "margin": "partner_margin",
+    "online_share": "online_share", "recency_days": "recency_days", "target_attainment": "partner_target_attainment",
+    "sell_through": "partner_sell_through",
 }
+#: profile columns that are the segment's totals; every other feature is a statistic over its partners
+PROFILE_TOTALS = ("share", "revenue_share")
+
+
+def profile_statistic(column: str) -> str:
+    """How a profile shows a feature over a segment's partners: ``mean`` for
+    :data:`chanlib.analytics.segment.cluster.MEAN_FEATURES`, else ``median`` (what the profile computes)."""
+    return "mean" if column in MEAN_FEATURES else "median"
+
+
+def profile_labels(margin_from_profit: bool = False) -> dict[str, str]:
+    """Profile column -> header: the definition's label, with the statistic (``Revenue, median``) for features."""
+    out = {"segment_id": "Segment", "segment_name": "Name", "partners": "Partners"}
+    for column, key in PROFILE_KEYS.items():
+        name = definitions.label(key, margin_from_profit)
+        out[column] = name if column in PROFILE_TOTALS else f"{name}, {profile_statistic(column)}"
+    return out
+
+
+def profile_formats(margin_from_profit: bool = False) -> tuple[list[str], list[str]]:
+    """Headers of :func:`profile_table` to format as money and as (unsigned) percentages."""
+    names = profile_labels(margin_from_profit)
+    kinds = {column: definitions.get(key) for column, key in PROFILE_KEYS.items()}
+    money_columns = [names[c] for c, d in kinds.items() if d.kind == "money"]
+    percent_columns = [names[c] for c, d in kinds.items() if d.kind == "percent" and not d.signed]
+    return money_columns, percent_columns
+
+
+#: profile column -> label in the report (margin worded as gross margin)
+PROFILE_LABELS = profile_labels()
 #: labels of profile columns to format as money / as percentages (for :func:`chanlib.report.display.table`)
-PROFILE_MONEY = ["Revenue, median"]
-PROFILE_PERCENT = ["Share of partners", "Share of revenue", "Gross margin", "Online share", "Target attainment",
-                   "Sell-through"]
+PROFILE_MONEY, PROFILE_PERCENT = profile_formats()
 
 
-def profile_table(profiles: pd.DataFrame) -> pd.DataFrame:
-    """The profile of every segment with readable column labels (see :data:`PROFILE_MONEY`, :data:`PROFILE_PERCENT`).
+def profile_intro(profiles: pd.DataFrame) -> str:
+    """What the profile table's numbers are: medians over a segment's partners (means where the profile takes the
+    mean), and the segment's shares.
+
+    >>> profile_intro(pd.DataFrame(columns=["segment_id", "share", "revenue", "online_share"]))
+    "Every segment's profile across all regions: each feature is the median over the segment's partners (for online
+    share the mean); the shares of partners and of revenue are the segment's."
+    """
+    means = [definitions.label(PROFILE_KEYS[c]).lower() for c in PROFILE_KEYS
+             if c in profiles.columns and c not in PROFILE_TOTALS and profile_statistic(c) == "mean"]
+    text = "Every segment's profile across all regions: each feature is the median over the segment's partners"
+    if means:
+        text += f" (for {', '.join(means)} the mean)"
+    return text + "; the shares of partners and of revenue are the segment's."
+
+
+def profile_table(profiles: pd.DataFrame, margin_from_profit: bool = False) -> pd.DataFrame:
+    """The profile of every segment with readable column labels (see :func:`profile_labels`,
+    :func:`profile_formats`).
 
     Growth is a signed percentage (text); volatility and days are rounded numbers; the rest is left to
-    :func:`chanlib.report.display.table` with :data:`PROFILE_MONEY` and :data:`PROFILE_PERCENT`.
+    :func:`chanlib.report.display.table` with the headers of :func:`profile_formats`.
     """
-    shown = profiles[[c for c in PROFILE_LABELS if c in profiles.columns]].copy()
+    names = profile_labels(margin_from_profit)
+    shown = profiles[[c for c in names if c in profiles.columns]].copy()
     if "growth" in shown.columns:
         shown["growth"] = [percent(v) for v in shown["growth"]]
     for column in ("volatility", "recency_days"):
         if column in shown.columns:
             shown[column] = shown[column].round(2 if column == "volatility" else 0)
-    return shown.rename(columns=PROFILE_LABELS)
+    return shown.rename(columns=names)
 
 
 def segment_sentence(sizes: pd.DataFrame, region: str) -> str:

@@ -14,12 +14,15 @@ Examples
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Mapping
 from typing import cast
 
 import matplotlib
 
 matplotlib.use("Agg", force=False)
 
+import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -28,9 +31,30 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from chanlib.report.narrative import money  # noqa: E402
+from chanlib import periods  # noqa: E402
+from chanlib.periods import DateLike  # noqa: E402
+from chanlib.report.display import Labels, readable  # noqa: E402
+from chanlib.report.narrative import money, ordinal  # noqa: E402
 
+log = logging.getLogger(__name__)
+
+RGB = tuple[float, float, float]
 PALETTE = "colorblind"
+#: greys that mean "total", "actuals" or "not a channel"; never a channel's colour
+OTHER_COLOUR = "#8c8c8c"
+NEUTRAL_COLOURS: tuple[str, ...] = (OTHER_COLOUR, "#3b3b3b", "#57606a", "#d0d7de")
+#: increases and decreases (waterfall steps): Paul Tol's colour-blind-safe muted green and wine, never channel colours
+UP_COLOUR = "#117733"
+DOWN_COLOUR = "#882255"
+#: the first channel colours, most distinct first: the colour-blind palette's strong colours (its green is too close
+#: to UP_COLOUR; its light pink and yellow are too faint as lines on white)
+CHANNEL_COLOURS: tuple[str, ...] = ("#0173b2", "#de8f05", "#cc78bc", "#56b4e9", "#d55e00", "#ca9161")
+#: how far (RGB distance) a channel colour stays from the up/down colours and the greys
+RESERVED_DISTANCE = 0.35
+#: the one colour map of every heat map: blue is above / more, red below / less (ColorBrewer RdBu, colour-blind safe)
+HEATMAP_CMAP = "RdBu"
+#: up to this many months the monthly chart marks every point
+FEW_POINTS = 6
 FIGSIZE = (9.0, 4.2)
 STYLE = {
     "axes.spines.top": False,
@@ -66,15 +90,94 @@ def _finish_heatmap(ax, title: str) -> None:
     ax.grid(False)
 
 
-def palette(names: list[str]) -> dict[str, tuple[float, float, float]]:
-    """A colour per name, stable across charts: the same channel has the same colour everywhere."""
-    ordered = sorted(set(map(str, names)))
-    colours = sns.color_palette(PALETTE, n_colors=max(len(ordered), 1))
-    return {name: colours[i % len(colours)] for i, name in enumerate(ordered)}
+def heatmap_upper_half() -> mcolors.Colormap:
+    """The upper (blue) half of :data:`HEATMAP_CMAP`, white to blue, for heat maps of amounts that are never
+    negative, so bluer means more there as in every other heat map."""
+    import numpy as np
+
+    cmap = matplotlib.colormaps[HEATMAP_CMAP]
+    return mcolors.ListedColormap(cmap(np.linspace(0.5, 1.0, 128)), name=f"{HEATMAP_CMAP}_upper")
 
 
-def _date_axis(axis) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+def channel_palette(channels: Iterable[object]) -> dict[str, RGB]:
+    """One colour per channel for a whole run, from the full channel list (sorted): build it once from every channel
+    in the data (``RegionContext.palette``) and pass it to every chart, so a channel has the same colour in every
+    chart of every region's report. No channel gets the up/down colours (:data:`UP_COLOUR`, :data:`DOWN_COLOUR`) or
+    the greys that mean "total", "actuals" or "other".
+
+    >>> p = channel_palette(["web", "shop", "web"])
+    >>> list(p), p["web"] == channel_palette(["shop", "web", "marketplace"])["web"]
+    (['shop', 'web'], False)
+    >>> len(set(channel_palette([f"c{i}" for i in range(25)]).values()))
+    25
+    """
+    names = sorted({str(c) for c in channels})
+    candidates = _channel_colours(len(names))
+    return {name: candidates[i] for i, name in enumerate(names)}
+
+
+def _channel_colours(n: int) -> list[RGB]:
+    """``n`` distinct colours for channels: :data:`CHANNEL_COLOURS`, then evenly spaced hues, none of them close to
+    the up/down colours (:data:`RESERVED_DISTANCE` apart in RGB) or to the greys."""
+    signals = [mcolors.to_rgb(c) for c in (UP_COLOUR, DOWN_COLOUR)]
+    greys = [mcolors.to_rgb(c) for c in NEUTRAL_COLOURS]
+
+    def far(colour: RGB, others: list[RGB], distance: float) -> bool:
+        return all(sum((a - b) ** 2 for a, b in zip(colour, other)) ** 0.5 >= distance for other in others)
+
+    def allowed(colour: RGB) -> bool:
+        return far(colour, signals, RESERVED_DISTANCE) and far(colour, greys, 0.2)
+
+    chosen: list[RGB] = []
+    for colour in (mcolors.to_rgb(c) for c in CHANNEL_COLOURS):
+        if len(chosen) < n and allowed(colour):
+            chosen.append(colour)
+    size, spacing = max(n, 8), 0.3
+    while len(chosen) < n:
+        for colour in map(mcolors.to_rgb, sns.husl_palette(size, l=0.5) + sns.husl_palette(size, l=0.35)):
+            if len(chosen) < n and allowed(colour) and far(colour, chosen, spacing):
+                chosen.append(colour)
+        size, spacing = size * 2, spacing / 2
+    return chosen
+
+
+def _channel_colour(channel: object, palette: Mapping[str, RGB]) -> RGB | str:
+    """A channel's colour in ``palette``; a channel the palette lacks is drawn grey (and logged)."""
+    key = str(channel)
+    if key not in palette:
+        log.warning("channel %r is not in the run's palette; drawn grey", key)
+        return OTHER_COLOUR
+    return palette[key]
+
+
+def _run_palette(channels: Iterable[object], palette: Mapping[str, RGB] | None) -> Mapping[str, RGB]:
+    """``palette`` (the run's, from :func:`channel_palette`), or for a chart drawn on its own one built from the
+    channels it shows."""
+    return palette if palette is not None else channel_palette(channels)
+
+
+def _zero_line(ax: Axes, axis: str = "x") -> None:
+    """A solid line at zero, so that negative values read as negative."""
+    (ax.axvline if axis == "x" else ax.axhline)(0, color="#3b3b3b", linewidth=0.9, zorder=3)
+
+
+def _value_limits(values: Iterable[float], headroom: float = 1.25) -> tuple[float, float]:
+    """Axis limits that start at zero (or below it for negative values) with room for the value labels."""
+    data = [float(v) for v in values if pd.notna(v)]
+    low, high = min([0.0, *data]), max([0.0, *data])
+    if low == high == 0.0:
+        return 0.0, 1.0
+    span = high - low
+    return (low - (headroom - 1) * span if low < 0 else 0.0), (high + (headroom - 1) * span if high > 0 else 0.0)
+
+
+
+def _date_axis(axis, months: int | None = None) -> None:
+    """Concise dates; with ``months`` (the months shown) up to 12, one tick per month."""
+    if months is not None and months <= 12:
+        locator: mdates.DateLocator = mdates.MonthLocator()
+    else:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     axis.set_major_locator(locator)
     axis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
@@ -83,44 +186,154 @@ def _money_axis(axis, currency: str) -> None:
     axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: money(v, currency, compact=True)))
 
 
-def monthly_revenue_by_channel(frame: pd.DataFrame, currency: str) -> Figure:
-    """Lines of monthly revenue, one per channel. ``frame``: month, channel, revenue."""
+def monthly_revenue_by_channel(frame: pd.DataFrame, currency: str, palette: Mapping[str, RGB] | None = None,
+                               labels: Labels | None = None, months: tuple[DateLike, DateLike] | None = None,
+                               partial_to: DateLike | None = None) -> Figure:
+    """Monthly revenue, one line per channel. ``frame``: month, channel, revenue.
+
+    Every month from ``months`` (first, last; default: the frame's first and last month) is drawn, a month in which
+    a channel sold nothing as 0, never bridged. ``partial_to``: the last sale date when the last month is cut off
+    (:func:`chanlib.periods.is_partial`); that month is drawn dashed with hollow markers and labelled "partial: sales
+    to the 9th". With at most :data:`FEW_POINTS` months every point has a marker; a single month is drawn as bars.
+    The revenue axis starts at zero.
+
+    >>> frame = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-03-01"]), "channel": "web",
+    ...                       "revenue": [5.0, 7.0]})
+    >>> fig = monthly_revenue_by_channel(frame, "EUR")
+    >>> [[float(y) for y in line.get_ydata()] for line in fig.axes[0].get_lines() if line.get_label() == "Web"]
+    [[5.0, 0.0, 7.0]]
+    """
+    labels = labels or Labels()
+    grid = _month_grid(frame, months)
+    colours = _run_palette(grid.columns, palette)
     fig, ax = _figure()
-    order = frame.groupby("channel")["revenue"].sum().sort_values(ascending=False).index.tolist()
-    sns.lineplot(data=frame, x="month", y="revenue", hue="channel", hue_order=order, ax=ax, linewidth=1.6,
-                 palette=palette(order))
-    ax.set_title("Monthly revenue by channel")
-    _date_axis(ax.xaxis)
+    n = len(grid.index)
+    partial_text = ""
+    if partial_to is not None and n and grid.index[-1] == periods.period_start(partial_to, "month"):
+        partial_text = f"partial: sales to the {ordinal(pd.Timestamp(partial_to).day)}"
+    names = labels.channels_of(grid.columns)
+    first, last = (periods.label(grid.index[0], "month"), periods.label(grid.index[-1], "month")) if n else ("", "")
+    if n == 1:
+        values = grid.iloc[0]
+        bars = ax.bar(range(len(values)), values.to_numpy(), label=names,
+                      color=[_channel_colour(c, colours) for c in grid.columns],
+                      hatch="//" if partial_text else None, edgecolor="white")
+        for patch, value in zip(bars, values):
+            ax.annotate(money(value, currency, compact=True), (patch.get_x() + patch.get_width() / 2,
+                                                                max(float(value), 0.0)),
+                        xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9)
+        ax.set_xticks(range(len(values)), names, rotation=30 if len(values) > 4 else 0,
+                      ha="right" if len(values) > 4 else "center")
+        ax.set_title(f"Revenue by channel, {first}" + (f" ({partial_text})" if partial_text else ""))
+        ax.set_ylim(*_value_limits(values, 1.15))
+        ax.grid(False, axis="x")
+        shape = "Bars"
+    else:
+        marker = "o" if n <= FEW_POINTS else None
+        for channel, name in zip(grid.columns, names):
+            series, colour = grid[channel], _channel_colour(channel, colours)
+            solid = series.iloc[:-1] if partial_text else series
+            ax.plot(solid.index, solid.to_numpy(), color=colour, linewidth=1.8, marker=marker, markersize=4,
+                    label=name)
+            if partial_text:
+                ax.plot(series.index[-2:], series.to_numpy()[-2:], color=colour, linewidth=1.6, linestyle="--",
+                        marker="o", markevery=[1], markersize=5, markerfacecolor="white", label="_partial")
+        if partial_text:
+            ax.plot([], [], color="#57606a", linestyle="--", marker="o", markerfacecolor="white",
+                    label=f"{last} ({partial_text})")
+            ax.annotate(partial_text, (mdates.date2num(grid.index[-1]), 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -2), textcoords="offset points", ha="right", va="top", fontsize=8,
+                        color="#57606a")
+        ax.set_ylim(*_value_limits(grid.to_numpy().ravel(), 1.08))
+        _date_axis(ax.xaxis, months=n)
+        ax.set_title("Monthly revenue by channel")
+        ax.legend(title="Channel", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        shape = "Lines" + (" with a marker on every month" if marker else "")
+    if float(grid.to_numpy().min(initial=0.0)) < 0:
+        _zero_line(ax, "y")
     ax.set_xlabel("")
     ax.set_ylabel(f"Revenue ({currency})")
     _money_axis(ax.yaxis, currency)
-    ax.legend(title="Channel", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    span = first if n == 1 else f"from {first} to {last}"
+    alt = (f"{ax.get_title()}. {shape} of revenue in {currency} for {len(names)} channel(s) ({', '.join(names)}), "
+           f"{span}; the axis starts at zero and months without sales are drawn as zero.")
+    if partial_text:
+        alt += f" {last} is a partial month ({partial_text[len('partial: '):]}), drawn " + (
+            "hatched." if n == 1 else "dashed.")
+    fig.set_label(alt)
     return fig
 
 
-def channel_mix(frame: pd.DataFrame, currency: str) -> Figure:
-    """Horizontal bars of each channel's share of revenue. ``frame``: channel, revenue, share."""
-    fig, ax = _figure((9.0, 0.45 * max(len(frame), 3) + 1.2))
+def _month_grid(frame: pd.DataFrame, months: tuple[DateLike, DateLike] | None) -> pd.DataFrame:
+    """Revenue per month (rows, every month of the span) and channel (columns, by total revenue, largest first),
+    zero where a channel sold nothing."""
+    data = frame.assign(month=pd.to_datetime(frame["month"]).dt.to_period("M").dt.to_timestamp())
+    if months is None:
+        if data.empty:
+            return pd.DataFrame()
+        months = (data["month"].min(), data["month"].max())
+    index = pd.date_range(periods.period_start(months[0], "month"), periods.period_start(months[1], "month"),
+                          freq="MS")
+    grid = data.pivot_table(index="month", columns="channel", values="revenue", aggfunc="sum", fill_value=0.0)
+    order = grid.sum().sort_values(ascending=False, kind="stable").index
+    return grid.reindex(index=index, columns=order, fill_value=0.0).fillna(0.0).astype(float)
+
+
+def channel_mix(frame: pd.DataFrame, currency: str, palette: Mapping[str, RGB] | None = None,
+                labels: Labels | None = None) -> Figure:
+    """Horizontal bars of each channel's share of revenue, from zero, each with its share and revenue.
+    ``frame``: channel, revenue, share and optionally gross_revenue, returns
+    (:func:`chanlib.analytics.kpi.channel_mix`): with returns, the share is of gross revenue and each bar says its
+    gross revenue and returns; an undefined share (a region with only returns) is an empty bar labelled n/a. A
+    negative share is drawn left of a zero line.
+
+    >>> f = pd.DataFrame({"channel": ["web", "shop"], "revenue": [120.0, -20.0], "share": [1.2, -0.2]})
+    >>> ax = channel_mix(f, "EUR").axes[0]
+    >>> [(p.get_label(), round(float(p.get_width()), 2)) for p in ax.patches], bool(ax.get_xlim()[0] < -0.2)
+    ([('Web', 1.2), ('Shop', -0.2)], True)
+    """
+    labels = labels or Labels()
     ordered = frame.sort_values("share", ascending=False)
-    sns.barplot(data=ordered, y="channel", x="share", hue="channel", legend=False, ax=ax, orient="h",
-                palette=palette(ordered["channel"].tolist()))
-    for patch, (_, row) in zip(_bars(ax), ordered.iterrows()):
-        ax.annotate(f"{row['share']:.0%}  {money(row['revenue'], currency, compact=True)}",
-                    (patch.get_width(), patch.get_y() + patch.get_height() / 2),
-                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
-    ax.set_title("Channel mix (share of revenue)")
-    ax.set_xlabel("Share of revenue")
+    colours = _run_palette(frame["channel"], palette)
+    names = labels.channels_of(ordered["channel"])
+    fig, ax = _figure((9.0, 0.45 * max(len(frame), 3) + 1.2))
+    bars = ax.barh(range(len(ordered)), ordered["share"].fillna(0.0).to_numpy(), label=names,
+                   color=[_channel_colour(c, colours) for c in ordered["channel"]])
+    ax.set_yticks(range(len(ordered)), names)
+    ax.invert_yaxis()
+    # with returns (chanlib.analytics.kpi.channel_mix: gross_revenue, returns) the share is of gross revenue
+    returns = "returns" in ordered and bool((ordered["returns"] > 0).any())
+    for patch, (_, row) in zip(bars, ordered.iterrows()):
+        negative = row["share"] < 0
+        share = "n/a" if pd.isna(row["share"]) else f"{row['share']:.0%}"
+        text = f"{share}  {money(row['revenue'], currency, compact=True)}"
+        if returns:
+            text = (f"{share}  gross {money(row['gross_revenue'], currency, compact=True)}, returns "
+                    f"{money(row['returns'], currency, compact=True)}")
+        ax.annotate(text, (0.0 if pd.isna(row["share"]) else patch.get_width(),
+                           patch.get_y() + patch.get_height() / 2), xytext=(-4 if negative else 4, 0),
+                    textcoords="offset points", va="center", ha="right" if negative else "left", fontsize=9)
+    what = "gross revenue" if returns else "revenue"
+    ax.set_title(f"Channel mix (share of {what})")
+    ax.set_xlabel(f"Share of {what}")
     ax.set_ylabel("")
     ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
-    ax.set_xlim(0, max(float(ordered["share"].max()) * 1.3, 0.1))
+    low, high = _value_limits(ordered["share"], 1.35)
+    ax.set_xlim(low, max(high, 0.1))
+    if low < 0:
+        _zero_line(ax)
+    fig.set_label(f"Channel mix: bars of each channel's share of {what}, from zero. "
+                  + "; ".join(f"{n} {'n/a' if pd.isna(s) else f'{s:.0%}'} ({money(r, currency, compact=True)})"
+                              for n, s, r in zip(names, ordered["share"],
+                                                 ordered["gross_revenue" if returns else "revenue"])) + ".")
     return fig
 
 
 # --- channel evaluation (chanlib.analytics: product_fit, planning, period_evaluation) ------------------------------
 
-def fit_heatmap(matrix: pd.DataFrame) -> Figure:
+def fit_heatmap(matrix: pd.DataFrame, labels: Labels | None = None) -> Figure:
     """Category x channel share index (:func:`chanlib.analytics.product_fit.fit_matrix`), coloured on a log scale
-    around 1.
+    around 1 with :data:`HEATMAP_CMAP` (blue: the channel sells more of the category than overall, red: less).
 
     >>> m = pd.DataFrame({"category": ["A", "A", "B", "B"], "channel": ["web", "shop"] * 2,
     ...                   "share_index": [2.0, 0.5, 0.5, 2.0]})
@@ -129,95 +342,139 @@ def fit_heatmap(matrix: pd.DataFrame) -> Figure:
     """
     import numpy as np
 
+    labels = labels or Labels()
     pivot = matrix.pivot_table(index="category", columns="channel", values="share_index", aggfunc="first")
     fig, ax = _figure((max(6.0, 1.1 * pivot.shape[1] + 3.0), 0.45 * max(pivot.shape[0], 3) + 1.8))
     logged = np.log2(pivot.where(pivot > 0))
     limit = float(np.nanmax(np.abs(logged.to_numpy()))) if logged.notna().any().any() else 1.0
-    sns.heatmap(logged, annot=pivot, fmt=".2f", center=0.0, vmin=-limit, vmax=limit, cmap="vlag_r", ax=ax,
-                linewidths=0.5, linecolor="white", cbar_kws={"label": "share index", "format": mticker.FuncFormatter(
-                    lambda v, _: f"{2 ** v:.2g}")})
+    limit = max(limit, 0.1)
+    names = labels.channels_of(pivot.columns)
+    sns.heatmap(logged.set_axis(names, axis=1), annot=pivot.set_axis(names, axis=1), fmt=".2f", center=0.0,
+                vmin=-limit, vmax=limit, cmap=HEATMAP_CMAP, ax=ax, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": "share index\n(blue: above 1, red: below)",
+                          "format": mticker.FuncFormatter(lambda v, _: f"{2 ** v:.2g}")})
     _finish_heatmap(ax, "Product-channel fit (share index)")
+    fig.set_label(f"Product-channel fit: heat map of the share index of {pivot.shape[0]} categories (rows) in "
+                  f"{len(names)} channels (columns: {', '.join(names)}); blue cells sell more of the category than "
+                  "overall (index above 1), red cells less.")
     return fig
 
 
-def white_space_bars(frame: pd.DataFrame, currency: str) -> Figure:
-    """Horizontal bars of headroom per region x channel cell (:func:`chanlib.analytics.planning.white_space`).
+def white_space_bars(frame: pd.DataFrame, currency: str, palette: Mapping[str, RGB] | None = None,
+                     labels: Labels | None = None) -> Figure:
+    """Horizontal bars of headroom per region x channel cell (:func:`chanlib.analytics.planning.white_space`), from
+    zero, coloured by channel.
 
     >>> f = pd.DataFrame({"region": ["N", "S"], "channel": ["web", "shop"], "headroom": [2e5, 1e5],
     ...                   "penetration": [0.0, 0.01], "benchmark_penetration": [0.03, 0.02]})
     >>> white_space_bars(f, "EUR").axes[0].get_xlabel()
     'Headroom (EUR)'
     """
+    labels = labels or Labels()
     ordered = frame.sort_values("headroom", ascending=False).reset_index(drop=True)
     fig, ax = _figure((9.0, 0.45 * max(len(ordered), 3) + 1.2))
-    labels = (ordered["region"].astype(str) + " · " + ordered["channel"].astype(str)).tolist()
-    colours = palette(frame["channel"].tolist())
-    ax.barh(labels, ordered["headroom"], color=[colours[str(c)] for c in ordered["channel"]])
+    names = [f"{r} · {labels.channel(c)}" for r, c in zip(ordered["region"], ordered["channel"])]
+    colours = _run_palette(frame["channel"], palette)
+    ax.barh(range(len(ordered)), ordered["headroom"].to_numpy(), label=names,
+            color=[_channel_colour(c, colours) for c in ordered["channel"]])
+    ax.set_yticks(range(len(ordered)), names)
     ax.invert_yaxis()
     for y, (_, row) in enumerate(ordered.iterrows()):
-        ax.annotate(f"{row['penetration']:.1%} vs {row['benchmark_penetration']:.1%}",
+        ax.annotate(f"{money(row['headroom'], currency, compact=True)}: {row['penetration']:.1%} vs "
+                    f"{row['benchmark_penetration']:.1%}",
                     (row["headroom"], y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
     ax.set_title("White space: headroom to the peer benchmark penetration")
     ax.set_xlabel(f"Headroom ({currency})")
     ax.set_ylabel("")
     _money_axis(ax.xaxis, currency)
-    ax.set_xlim(0, max(float(ordered["headroom"].max()) * 1.25, 1.0) if len(ordered) else 1.0)
+    ax.set_xlim(0, max(float(ordered["headroom"].max()) * 1.45, 1.0) if len(ordered) else 1.0)
+    fig.set_label("White space: bars of the headroom to the peer benchmark penetration, from zero, per region and "
+                  "channel: " + "; ".join(f"{n} {money(h, currency, compact=True)}"
+                                          for n, h in zip(names, ordered["headroom"])) + ".")
     return fig
 
 
-def mix_volume_waterfall(frame: pd.DataFrame, currency: str, base_label: str = "Base period",
-                         current_label: str = "This period") -> Figure:
-    """Waterfall from the base period's revenue through the volume effect and each channel's mix effect to this
-    period's revenue, for one region (:func:`chanlib.analytics.period_evaluation.mix_volume_decomposition`).
+def share_shift_waterfall(frame: pd.DataFrame, currency: str, base_label: str = "Base period",
+                          current_label: str = "This period", labels: Labels | None = None) -> Figure:
+    """Waterfall from the base period's revenue through the market growth and each channel's share shift to this
+    period's revenue, for one region (:func:`chanlib.analytics.period_evaluation.share_shift_decomposition`).
+
+    The revenue axis starts at zero (never cut), the two totals are grey bars labelled with their values, and the
+    steps are :data:`UP_COLOUR` (increase) or :data:`DOWN_COLOUR` (decrease), never channel colours.
 
     >>> f = pd.DataFrame({"region": ["E", "E"], "channel": ["web", "shop"], "revenue": [150.0, 50.0],
-    ...                   "revenue_base": [90.0, 0.0], "volume_effect": [60.0, 50.0], "mix_effect": [0.0, 0.0]})
-    >>> len(mix_volume_waterfall(f, "EUR").axes[0].patches)
-    5
+    ...                   "revenue_base": [90.0, 70.0], "market_growth": [22.5, 17.5], "share_shift": [37.5, -37.5]})
+    >>> ax = share_shift_waterfall(f, "EUR", "2024 Q4", "2025 Q4").axes[0]
+    >>> len(ax.patches), float(ax.get_ylim()[0]), [t.get_text() for t in ax.texts]
+    (5, 0.0, ['EUR 160', '+EUR 40', '+EUR 38', '-EUR 38', 'EUR 200'])
     """
     if frame["region"].nunique() > 1:
-        raise ValueError("mix_volume_waterfall draws one region; filter the frame first")
+        raise ValueError("share_shift_waterfall draws one region; filter the frame first")
+    labels = labels or Labels()
     base, current = float(frame["revenue_base"].sum()), float(frame["revenue"].sum())
-    ordered = frame.reindex(frame["mix_effect"].abs().sort_values(ascending=False).index)
-    steps = [("Volume", float(frame["volume_effect"].sum()))]
-    steps += [(f"Mix: {c}", float(m)) for c, m in zip(ordered["channel"], ordered["mix_effect"])]
+    ordered = frame.reindex(frame["share_shift"].abs().sort_values(ascending=False, kind="stable").index)
+    steps = [("Market growth", float(frame["market_growth"].sum()))]
+    steps += [(f"Share shift: {labels.channel(c)}", float(m))
+              for c, m in zip(ordered["channel"], ordered["share_shift"]) if m != 0]
     fig, ax = _figure((max(7.0, 0.8 * (len(steps) + 2) + 2.0), 4.6))
-    up, down, total = sns.color_palette(PALETTE)[2], sns.color_palette(PALETTE)[3], "#8c8c8c"
-    labels, level, levels = [base_label], base, [base, current]
-    ax.bar(0, base, color=total)
+    names, level, levels = [base_label], base, [base, current]
+    ax.bar(0, base, color=OTHER_COLOUR)
+    ax.annotate(money(base, currency, compact=True), (0, max(base, 0.0)), xytext=(0, 3), textcoords="offset points",
+                ha="center", fontsize=9, fontweight="bold")
     for i, (name, value) in enumerate(steps, start=1):
-        ax.bar(i, value, bottom=level, color=up if value >= 0 else down)
+        ax.bar(i, value, bottom=level, color=UP_COLOUR if value >= 0 else DOWN_COLOUR)
         ax.annotate(("+" if value >= 0 else "") + money(value, currency, compact=True), (i, max(level, level + value)),
                     xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
         level += value
         levels.append(level)
-        labels.append(name)
-    ax.bar(len(steps) + 1, current, color=total)
-    labels.append(current_label)
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-    # zoom on the changes (the totals' bars are cut, as usual for waterfalls) unless they are large anyway
-    lo, hi = min(levels), max(levels)
-    pad = 0.4 * (hi - lo) if hi > lo else 0.05 * abs(hi)
-    ax.set_ylim(max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad)
-    ax.set_title("Revenue change: volume and channel mix")
+        names.append(name)
+    ax.bar(len(steps) + 1, current, color=OTHER_COLOUR)
+    ax.annotate(money(current, currency, compact=True), (len(steps) + 1, max(current, 0.0)), xytext=(0, 3),
+                textcoords="offset points", ha="center", fontsize=9, fontweight="bold")
+    names.append(current_label)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    low, high = _value_limits(levels, 1.12)
+    ax.set_ylim(low, high)  # from zero: the totals' bars are drawn whole, so their heights compare
+    if low < 0:
+        _zero_line(ax, "y")
+    ax.grid(False, axis="x")
+    ax.legend(handles=[Rectangle((0, 0), 1, 1, color=UP_COLOUR, label="increase"),
+                       Rectangle((0, 0), 1, 1, color=DOWN_COLOUR, label="decrease")],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    ax.set_title("Revenue change: market growth and share shift")
     ax.set_ylabel(f"Revenue ({currency})")
     _money_axis(ax.yaxis, currency)
+    fig.set_label(f"Revenue change from {base_label} ({money(base, currency)}) to {current_label} "
+                  f"({money(current, currency)}): a waterfall from zero with the region's market growth "
+                  f"({money(steps[0][1], currency)}, the change at the base shares) and each channel's share shift"
+                  + "".join(f"; {n.removeprefix('Share shift: ')} {money(v, currency)}" for n, v in steps[1:]) + ".")
     return fig
 
 
-def metric_bars(frame: pd.DataFrame, column: str, title: str, kind: str = "percent", currency: str = "",
-                reference: float | None = None) -> Figure:
-    """Horizontal bars of one metric per channel (``frame``: channel, ``column``), with an optional reference line
-    (e.g. 100 % target attainment). ``kind``: percent, money or number.
+#: the former name of :func:`share_shift_waterfall`
+mix_volume_waterfall = share_shift_waterfall
 
-    >>> f = pd.DataFrame({"channel": ["web", "shop"], "target_attainment": [1.1, 0.8]})
-    >>> metric_bars(f, "target_attainment", "Target attainment", reference=1.0).axes[0].get_title()
-    'Target attainment'
+
+def metric_bars(frame: pd.DataFrame, column: str, title: str, kind: str = "percent", currency: str = "",
+                reference: float | None = None, palette: Mapping[str, RGB] | None = None,
+                labels: Labels | None = None) -> Figure:
+    """Horizontal bars of one metric per channel (``frame``: channel, ``column``), from zero, each with its value,
+    with an optional reference line (e.g. 100 % target attainment). Negative values (a negative ROI) are drawn left
+    of a zero line. ``kind``: percent, money or number.
+
+    >>> f = pd.DataFrame({"channel": ["web", "shop"], "channel_roi": [1.1, -0.3]})
+    >>> ax = metric_bars(f, "channel_roi", "Channel ROI").axes[0]
+    >>> ax.get_title(), bool(ax.get_xlim()[0] < -0.3 < 0 < 1.1 < ax.get_xlim()[1])
+    ('Channel ROI', True)
     """
+    labels = labels or Labels()
     shown = frame.dropna(subset=[column]).sort_values(column, ascending=False)
     fig, ax = _figure((9.0, 0.45 * max(len(shown), 3) + 1.2))
-    colours = palette(frame["channel"].tolist())
-    ax.barh(shown["channel"].astype(str), shown[column], color=[colours[str(c)] for c in shown["channel"]])
+    colours = _run_palette(frame["channel"], palette)
+    names = labels.channels_of(shown["channel"])
+    ax.barh(range(len(shown)), shown[column].to_numpy(), label=names,
+            color=[_channel_colour(c, colours) for c in shown["channel"]])
+    ax.set_yticks(range(len(shown)), names)
     ax.invert_yaxis()
     label = {"percent": lambda v: f"{v:.0%}", "money": lambda v: money(v, currency, compact=True),
              "number": lambda v: f"{v:,.1f}"}[kind]
@@ -233,9 +490,13 @@ def metric_bars(frame: pd.DataFrame, column: str, title: str, kind: str = "perce
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    low = min(0.0, float(shown[column].min()) if len(shown) else 0.0)
-    high = float(shown[column].max()) if len(shown) else 1.0
-    ax.set_xlim(low * 1.3, max(high * 1.25, (reference or 0) * 1.1, 1e-9))
+    low, high = _value_limits(shown[column], 1.3)
+    ax.set_xlim(low, max(high, (reference or 0) * 1.1, 1e-9))
+    if low < 0:
+        _zero_line(ax)
+    fig.set_label(f"{title}: bars per channel, from zero" + (f", with a dashed line at {label(reference)}"
+                                                             if reference is not None else "") + ". "
+                  + "; ".join(f"{n} {label(v)}" for n, v in zip(names, shown[column])) + ".")
     return fig
 
 
@@ -272,6 +533,8 @@ def segment_sizes(sizes: pd.DataFrame) -> Figure:
     ax.set_xlabel("Partners")
     ax.set_ylabel("")
     ax.set_xlim(0, max(float(ordered["partners"].max()) * 1.45, 1))
+    fig.set_label("Partners per segment: bars of the number of partners in each segment, from zero: "
+                  + "; ".join(f"{label} {int(n)}" for label, n in zip(ordered["label"], ordered["partners"])) + ".")
     return fig
 
 
@@ -297,11 +560,16 @@ def segment_map(points: pd.DataFrame, region: str | None = None) -> Figure:
     ax.set_xlabel("Component 1")
     ax.set_ylabel("Component 2")
     ax.legend(title="Segment", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    fig.set_label(f"Partners by segment: a scatter of {len(shown)} partners on the first two principal components "
+                  "of their features, coloured by segment"
+                  + (f", with the partners of other regions in light grey behind those of {region}" if region else "")
+                  + ". Partners close together behave alike.")
     return fig
 
 
 def segment_profile(deviations: pd.DataFrame, names: dict[int, str] | None = None) -> Figure:
-    """Heat map of how each segment's centre differs from all partners, per feature, in robust units (IQRs).
+    """Heat map of how each segment's centre differs from all partners, per feature, in robust units (IQRs), with
+    :data:`HEATMAP_CMAP` (blue: above all partners, red: below).
 
     ``deviations``: segment_id and one column per feature (:attr:`chanlib.analytics.segment.SegmentResult.deviations`).
     """
@@ -309,17 +577,21 @@ def segment_profile(deviations: pd.DataFrame, names: dict[int, str] | None = Non
     frame = frame.sort_index()
     if names:
         frame.index = [f"{i} · {names.get(i, '')}" for i in frame.index]
-    frame.columns = [str(c).replace("_", " ") for c in frame.columns]
+    frame.columns = [Labels().column(c) for c in frame.columns]
     fig, ax = _figure((9.0, 0.55 * max(len(frame), 3) + 1.6))
     limit = max(float(frame.abs().to_numpy().max()) if frame.size else 1.0, 1.0)
-    sns.heatmap(frame, ax=ax, cmap="RdBu_r", center=0, vmin=-limit, vmax=limit, annot=True, fmt=".1f",
-                cbar_kws={"label": "vs all partners (IQRs)"}, linewidths=0.5)
+    sns.heatmap(frame, ax=ax, cmap=HEATMAP_CMAP, center=0, vmin=-limit, vmax=limit, annot=True, fmt=".1f",
+                cbar_kws={"label": "IQRs vs all partners\n(blue: above, red: below)"}, linewidths=0.5)
     _finish_heatmap(ax, "Segment profiles: difference from all partners")
+    fig.set_label(f"Segment profiles: heat map of how each of {len(frame)} segments (rows) differs from all partners "
+                  f"in {frame.shape[1]} features (columns: {', '.join(map(str, frame.columns))}), in IQRs; blue "
+                  "cells are above all partners, red cells below.")
     return fig
 
 
 def abc_xyz_heatmap(matrix: pd.DataFrame, what: str = "partners", value: str = "revenue") -> Figure:
-    """The ABC x XYZ matrix: each cell's share of revenue (colour) with its count of items.
+    """The ABC x XYZ matrix: each cell's share of revenue (colour: the blue half of :data:`HEATMAP_CMAP`, bluer is
+    more, as in every heat map) with its count of items.
 
     ``matrix``: abc, xyz, items, value_share (:func:`chanlib.analytics.segment.abc_xyz_matrix`, one group).
     """
@@ -327,23 +599,28 @@ def abc_xyz_heatmap(matrix: pd.DataFrame, what: str = "partners", value: str = "
     items = matrix.pivot_table(index="abc", columns="xyz", values="items", aggfunc="sum", fill_value=0)
     annot = items.astype(int).astype(str) + "\n" + (share * 100).round(0).astype(int).astype(str) + "%"
     fig, ax = _figure((6.5, 4.2))
-    sns.heatmap(share, ax=ax, cmap="Blues", vmin=0, vmax=max(float(share.to_numpy().max()), 0.01), annot=annot,
-                fmt="", cbar_kws={"label": f"share of {value}", "format": mticker.PercentFormatter(1.0)},
-                linewidths=0.5)
+    sns.heatmap(share, ax=ax, cmap=heatmap_upper_half(), vmin=0, vmax=max(float(share.to_numpy().max()), 0.01),
+                annot=annot, fmt="", linewidths=0.5,
+                cbar_kws={"label": f"share of {value} (bluer: more)", "format": mticker.PercentFormatter(1.0)})
     ax.set_title(f"ABC x XYZ of {what} (count, share of {value})")
     ax.set_xlabel("XYZ: variability of monthly demand (X steady .. Z erratic)")
     ax.set_ylabel("ABC: share of revenue (A top)")
     ax.tick_params(axis="y", rotation=0)
     ax.grid(False)
+    fig.set_label(f"ABC x XYZ of {what}: heat map with ABC classes by share of {value} as rows (A top) and XYZ "
+                  f"classes by variability of monthly demand as columns (X steady, Z erratic); each cell gives the "
+                  f"count of {what} and their share of {value}, bluer cells hold more.")
     return fig
 
 
 def forecast_panels(actuals: pd.DataFrame, forecasts: pd.DataFrame, currency: str, level: int = 80,
-                    history_months: int = 24, ncols: int = 2) -> Figure:
+                    history_months: int = 24, ncols: int = 2, palette: Mapping[str, RGB] | None = None,
+                    labels: Labels | None = None) -> Figure:
     """One panel per series: recent actuals, the forecast and its ``level`` % interval.
 
     ``actuals``: unique_id, ds, y; ``forecasts``: unique_id, ds, yhat, lo_<level>, hi_<level>. Panels follow the
-    order of the ids in ``forecasts``; the title of a panel is the last part of its id (``North/web`` -> ``web``).
+    order of the ids in ``forecasts``; the title of a panel is the last part of its id (``North/web`` -> ``Web``).
+    A channel's forecast has the channel's colour; a series that is not a channel (``North``) is grey.
 
     >>> a = pd.DataFrame({"unique_id": "N", "ds": pd.date_range("2024-01-01", periods=6, freq="MS"), "y": range(6)})
     >>> f = pd.DataFrame({"unique_id": "N", "ds": pd.date_range("2024-07-01", periods=3, freq="MS"),
@@ -351,24 +628,30 @@ def forecast_panels(actuals: pd.DataFrame, forecasts: pd.DataFrame, currency: st
     >>> len(forecast_panels(a, f, "EUR").axes)
     1
     """
+    labels = labels or Labels()
     ids = list(dict.fromkeys(forecasts["unique_id"]))
     nrows = max(1, -(-len(ids) // ncols))
     cols = min(ncols, max(len(ids), 1))
     sns.set_theme(style="whitegrid", palette=PALETTE, rc=STYLE)
     fig = Figure(figsize=(4.6 * cols, 2.9 * nrows), layout="constrained")
     axes = fig.subplots(nrows, cols, squeeze=False).ravel()
-    colours = palette([uid.rsplit("/", 1)[-1] for uid in ids])
+    channels = [uid.rsplit("/", 1)[-1] for uid in ids if "/" in uid]
+    colours = _run_palette(channels, palette)
+    titles = []
     for ax, uid in zip(axes, ids):
-        name = uid.rsplit("/", 1)[-1]
+        channel = uid.rsplit("/", 1)[-1] if "/" in uid else None
+        name = labels.channel(channel) if channel is not None else uid
+        colour = _channel_colour(channel, colours) if channel is not None else OTHER_COLOUR
         past = actuals[actuals["unique_id"] == uid].sort_values("ds")
         past = past[past["ds"] > past["ds"].max() - pd.DateOffset(months=history_months)]
         ahead = forecasts[forecasts["unique_id"] == uid].sort_values("ds")
         ax.plot(past["ds"], past["y"], color="#3b3b3b", linewidth=1.4, label="actual")
-        ax.plot(ahead["ds"], ahead["yhat"], color=colours[name], linewidth=1.8, label="forecast")
+        ax.plot(ahead["ds"], ahead["yhat"], color=colour, linewidth=1.8, label="forecast")
         if f"lo_{level}" in ahead:
-            ax.fill_between(ahead["ds"], ahead[f"lo_{level}"], ahead[f"hi_{level}"], color=colours[name], alpha=0.25,
+            ax.fill_between(ahead["ds"], ahead[f"lo_{level}"], ahead[f"hi_{level}"], color=colour, alpha=0.25,
                             linewidth=0, label=f"{level}% interval")
         ax.set_title(name)
+        titles.append(name)
         ax.set_xlabel("")
         ax.set_ylabel("")
         _money_axis(ax.yaxis, currency)
@@ -378,11 +661,15 @@ def forecast_panels(actuals: pd.DataFrame, forecasts: pd.DataFrame, currency: st
     if ids:
         axes[0].legend(loc="upper left", fontsize=8)
     fig.suptitle(f"Monthly revenue: actuals and forecast ({currency})", fontweight="bold")
+    fig.set_label(f"Monthly revenue: actuals and forecast ({currency}). One panel per series ({', '.join(titles)}): "
+                  f"the last {history_months} months of actuals as a dark line, then the forecast with its {level}% "
+                  "interval as a band.")
     return fig
 
 
 def accuracy_history(frame: pd.DataFrame) -> Figure:
-    """sMAPE of earlier builds' forecasts per level, by the build's cutoff (``frame``: cutoff, level, smape).
+    """sMAPE of earlier builds' forecasts per level, by the build's cutoff (``frame``: cutoff, level, smape). Levels
+    are greys with their own marker, never channel colours.
 
     >>> f = pd.DataFrame({"cutoff": pd.to_datetime(["2025-06-30", "2025-09-30"] * 2),
     ...                   "level": ["total"] * 2 + ["region"] * 2, "smape": [4.0, 5.0, 8.0, 7.0]})
@@ -391,13 +678,17 @@ def accuracy_history(frame: pd.DataFrame) -> Figure:
     """
     fig, ax = _figure((9.0, 3.6))
     levels = list(dict.fromkeys(frame["level"]))
-    colours = palette(levels)
-    for level in levels:
+    styles = [("#1f2328", "o"), ("#57606a", "s"), ("#8c959f", "^"), ("#afb8c1", "D")]
+    for i, level in enumerate(levels):
         part = frame[frame["level"] == level].sort_values("cutoff")
-        ax.plot(part["cutoff"], part["smape"], marker="o", color=colours[level], label=level)
+        colour, marker = styles[i % len(styles)]
+        ax.plot(part["cutoff"], part["smape"], marker=marker, color=colour, label=readable(level))
     ax.set_title("Forecast accuracy of earlier runs, by the month they were made")
     ax.set_xlabel("")
     ax.set_ylabel("sMAPE (%)")
+    ax.set_ylim(bottom=0)
     ax.legend(title="Level", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _date_axis(ax.xaxis)
+    fig.set_label("Forecast accuracy of earlier runs: lines of sMAPE (%) by the month each run was made, one per "
+                  f"level ({', '.join(readable(v) for v in levels)}); lower is better.")
     return fig

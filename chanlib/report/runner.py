@@ -5,6 +5,7 @@ once per region with papermill in worker processes — local processes by defaul
 distributed scheduler — and converts each to self-contained HTML. It writes::
 
     <out>/<run-id>/index.html          a row per region: status, headline KPIs, link
+    <out>/<run-id>/definitions.html    how every figure is computed (from chanlib.analytics.definitions)
     <out>/<run-id>/<region>.html       the rendered reports
     <out>/<run-id>/notebooks/*.ipynb   the executed notebooks (partial ones for failed regions)
     <out>/<run-id>/params.yaml         the params of the run, with absolute paths
@@ -25,19 +26,21 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
+import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
 from chanlib import __version__
+from chanlib.analytics import definitions, kpi
 from chanlib.build import ensure
 from chanlib.config import Params, project_root
 from chanlib.data import store
 from chanlib.errors import ChanlibError, DataError
 from chanlib.io import point_symlink, write_text
-from chanlib.report.narrative import money, number, percent
+from chanlib.report.narrative import DEFINITIONS_PAGE, growth_reason, money, number, percent
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -201,6 +204,7 @@ def run_report(params: Params, regions: list[str] | None = None, workers: int | 
             run_dir = out / f"{run_id}-{n}"
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
     params_file = _run_params_file(params, run_dir)
+    write_text(run_dir / DEFINITIONS_PAGE, render_definitions(params))  # every report links it
 
     todo = [r for r in chosen if not _rendered(previous.get(r), run_dir)]
     workers = workers or params.report.workers or os.cpu_count() or 1
@@ -234,26 +238,83 @@ def run_report(params: Params, regions: list[str] | None = None, workers: int | 
     return RunSummary(run_dir=run_dir, index=index, results=ordered)
 
 
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("chanlib.report", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def render_definitions(params: Params | None = None, index: bool = True) -> str:
+    """The Definitions page: every KPI and figure of :mod:`chanlib.analytics.definitions`, grouped by topic, as one
+    self-contained HTML page (every value escaped, no external resource). With ``params`` the margin is worded as
+    the run's (profit when the export maps profit, not cost) and amounts carry the run's currency; ``index`` links
+    back to the run's index page. A notebook can show it with ``IPython.display.HTML(render_definitions())`` (or
+    the table :func:`chanlib.analytics.definitions.as_frame`).
+
+    >>> page = render_definitions()
+    >>> '<td class="label">Sell-through</td>' in page, "Sell-out ÷ sell-in" in page, "http" in page
+    (True, True, False)
+    """
+    profit = definitions.margin_from_profit(params) if params is not None else False
+    currency = params.currency if params is not None else "the run's currency"
+    topics: dict[str, list[dict[str, str]]] = {}
+    for d in definitions.catalogue(profit).values():
+        unit = currency if d.kind == "money" else d.unit
+        topics.setdefault(d.topic, []).append({"key": d.key, "label": d.label, "formula": d.formula, "unit": unit,
+                                               "note": d.note})
+    margin_note = ("Margins are the export's profit column (cost is taken as revenue − profit), so they are called "
+                   "profit." if profit else "Margins are gross margins: revenue − the sales table's cost.")
+    name = params.name if params is not None else "chanlib"
+    return _templates().get_template("definitions.html.j2").render(
+        title=f"{name}: definitions", currency=currency, margin_note=margin_note, topics=list(topics.items()),
+        index=index)
+
+
+def _index_kpis(params: Params, heads: list[dict]) -> dict[str, str]:
+    """Revenue, units, margin and growth of one region or the sum of several (rows of the headline result)."""
+    def total(key: str) -> float:  # a region without sales in the window has no units: it adds nothing
+        known = [float(v) for v in (h.get(key) for h in heads) if v is not None and not pd.isna(v)]
+        return sum(known) if known else float("nan")
+
+    revenue, prev, margin = total("revenue"), total("revenue_prev_year"), total("gross_margin")
+    months = max((float(h.get("months_prev_year") or 0.0) for h in heads), default=float("nan"))
+    if any(h.get("months_prev_year") is None or pd.isna(h.get("months_prev_year")) for h in heads):
+        months = float("nan")
+    growth = revenue / prev - 1 if prev > 0 else float("nan")
+    reason = growth_reason(growth, prev, months, params.periods, params.currency, "the same months a year earlier",
+                           params.periods.window_months)
+    return {"revenue": money(revenue, params.currency), "units": number(total("units")),
+            "margin": percent(margin / revenue if revenue > 0 else float("nan"), signed=False),
+            "growth": percent(growth) if reason is None else "too little data", "growth_note": reason or ""}
+
+
 def render_index(params: Params, results: list[RegionResult], headline, meta: dict, run_id: str) -> str:
-    """The run's index page: a row per region with status, headline KPIs and a link (every value escaped)."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("chanlib.report", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
+    """The run's index page: a row per region with status, headline KPIs and a link (every value escaped).
+
+    Regions below ``report.min_region_share`` of all regions' revenue (:func:`chanlib.analytics.kpi.small_regions`)
+    are summed into one "Other" row that names and links each of them (their reports are short); growth is shown
+    only on the base and history ``periods`` asks for, else "too little data" with the reason as a tooltip.
+    """
+    env = _templates()
     by_region = {row["region"]: row for row in headline.to_dict(orient="records")}
-    rows = []
+    small = set(kpi.small_regions(headline, params.report.min_region_share)) if len(headline) else set()
+    rows: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
     for r in results:
         kpis = by_region.get(r.region, {})
-        rows.append({
-            "region": r.region, "status": r.status, "html": r.html, "notebook": f"notebooks/{r.notebook}",
-            "error": r.error, "seconds": f"{r.seconds:.1f}",
-            "revenue": money(kpis.get("revenue"), params.currency),
-            "units": number(kpis.get("units")),
-            "margin": percent(kpis.get("margin_pct"), signed=False),
-            "growth": percent(kpis.get("growth_yoy")),
-        })
+        row = {"region": r.region, "status": r.status, "html": r.html, "notebook": f"notebooks/{r.notebook}",
+               "error": r.error, "seconds": f"{r.seconds:.1f}", **_index_kpis(params, [kpis])}
+        (others if r.region in small else rows).append(row)
+    other = None
+    if others:
+        other = {"regions": others, "failed": sum(o["status"] != "ok" for o in others),
+                 **_index_kpis(params, [by_region.get(o["region"], {}) for o in others])}
     window_end = str(headline["window_end"].max())[:10] if len(headline) else "n/a"
     return env.get_template("index.html.j2").render(
         title=f"{params.name}: channel reports", run_id=run_id, rows=rows, currency=params.currency,
         window_end=window_end, window_months=params.periods.window_months,
-        failed=sum(r["status"] != "ok" for r in rows), created=time.strftime("%Y-%m-%d %H:%M"),
-        quality=meta.get("quality", []),
+        failed=sum(r["status"] != "ok" for r in rows + others), created=time.strftime("%Y-%m-%d %H:%M"),
+        other=other, n_reports=len(rows) + len(others),
+        min_region_share=percent(params.report.min_region_share, signed=False),
+        quality=meta.get("quality", []), definitions=DEFINITIONS_PAGE,
+        margin_label=definitions.label("margin_pct", definitions.margin_from_profit(params)),
     )

@@ -5,8 +5,11 @@ whose input is absent returns a one-line note saying which table or column would
 """
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -14,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from chanlib import periods
-from chanlib.analytics import kpi, planning
+from chanlib.analytics import definitions, kpi, planning
 from chanlib.analytics import period_evaluation as evaluation
 from chanlib.analytics import product_fit as fit
 from chanlib.analytics.segment import abc_xyz_matrix, region_sizes
@@ -23,7 +26,7 @@ from chanlib.config import Params, default_params_path, load_params
 from chanlib.data import store
 from chanlib.errors import DataError, MissingInput
 from chanlib.report import narrative, plots
-from chanlib.report.display import HTML, figure, markdown, note, table
+from chanlib.report.display import HTML, Labels, figure, markdown, note, omitted, table
 from chanlib.report.narrative import (
     channel_kpi_sentence,
     esc,
@@ -66,6 +69,109 @@ class RegionContext:
         return {"tolerance_days": self.params.periods.complete_tolerance_days,
                 "slack_days": self.params.periods.coverage_slack_days}
 
+    @property
+    def margin_from_profit(self) -> bool:
+        """Whether the margin is the export's profit (``sales.profit`` mapped, ``cost`` not): then the report says
+        "profit" / "profit margin" where it would say "gross margin" (:func:`definitions.margin_from_profit`)."""
+        return definitions.margin_from_profit(self.params)
+
+    @cached_property
+    def labels(self) -> Labels:
+        """Display names of channels and columns (``params.display``, else readable defaults)."""
+        return Labels.from_params(self.params)
+
+    @cached_property
+    def palette(self) -> dict[str, plots.RGB]:
+        """The run's channel colours, from every channel of the store (:func:`all_channels`): the same in every
+        chart of every region's report."""
+        return plots.channel_palette(all_channels(self.con))
+
+    @cached_property
+    def windows(self) -> Windows:
+        """The as-of date and the window each section covers."""
+        return windows(self)
+
+    @cached_property
+    def short(self) -> bool:
+        """Whether the region sold less than ``report.min_region_share`` of all regions' revenue in the window: its
+        report is the short form (title, headline, monthly chart, data quality and a note saying why) and the index
+        groups it under "Other" (:func:`chanlib.analytics.kpi.small_regions`)."""
+        heads = store.read_result(self.con, "headline")
+        return self.region in kpi.small_regions(heads, self.params.report.min_region_share)
+
+
+def all_channels(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every channel of the run, sorted: those with sales and those in the ``channels`` table."""
+    names = {str(c) for (c,) in con.execute("SELECT DISTINCT channel FROM sales").fetchall() if c is not None}
+    if store.has_table(con, "channels"):
+        names |= {str(c) for (c,) in con.execute("SELECT DISTINCT channel FROM channels").fetchall()
+                  if c is not None}
+    return sorted(names)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The one as-of date (the last sale) and, in words, the window of each kind of section."""
+
+    as_of: pd.Timestamp
+    #: the trailing window (headline, channel mix)
+    trailing: str
+    #: the last complete months (product fit, regional planning)
+    months: str
+    #: the latest complete quarter (channel KPIs)
+    quarter: str
+    #: the evaluated period (period evaluation)
+    evaluation: str
+    #: the history and horizon of the outlook
+    outlook: str
+    #: the partner features and ABC/XYZ classes (segments)
+    segments: str
+    #: the as-of month when it is partial (the monthly chart marks it), else None
+    partial_month: pd.Timestamp | None
+
+
+def _complete_label(ctx: RegionContext, grain: str, as_of: pd.Timestamp) -> str:
+    """The latest complete ``grain`` and its comparison, in words (or the running one when none is complete)."""
+    try:
+        p = evaluation.latest_complete_period(ctx.con, grain, **ctx.period_args)
+    except MissingInput:
+        return f"{periods.label(periods.period_start(as_of, grain), grain)} so far (no complete {grain} yet)"
+    against = f", against {p.ly_label}" if p.ly_covered else (f", against {p.prev_label}" if p.prev_covered else "")
+    return f"{p.label}, the latest complete {grain}{against}"
+
+
+def windows(ctx: RegionContext) -> Windows:
+    """The as-of date and every section's window for ``ctx`` (see :mod:`chanlib.periods`)."""
+    settings = ctx.params.periods
+    as_of = store.date_bounds(ctx.con)[1].normalize()
+    start, end = periods.trailing_window(as_of, settings.window_months)
+    trailing = f"the {settings.window_months} months {start.date()} to {end.date()}"
+    first, last = periods.complete_months(as_of, settings.window_months, settings.complete_tolerance_days)
+    months = (f"the {settings.window_months} complete months {periods.label(first, 'month')} to "
+              f"{periods.label(last, 'month')}")
+    through = periods.latest_complete(as_of, "month", settings.complete_tolerance_days)[0]
+    horizon = ctx.params.forecast.horizon
+    seg_start, _ = periods.trailing_window(as_of, ctx.params.segment.window_months)
+    xyz_first = through - pd.DateOffset(months=ctx.params.segment.xyz_months - 1)
+    return Windows(
+        as_of=as_of,
+        trailing=trailing,
+        months=months,
+        quarter=_complete_label(ctx, "quarter", as_of),
+        evaluation=_complete_label(ctx, ctx.params.evaluation.period, as_of),
+        outlook=(f"monthly revenue up to {periods.label(through, 'month')} (the last complete month), forecast for "
+                 f"the next {horizon} months"),
+        segments=(f"partner features over {seg_start.date()} to {as_of.date()}; ABC/XYZ classes over "
+                  f"{periods.label(xyz_first, 'month')} to {periods.label(through, 'month')}"),
+        partial_month=(periods.period_start(as_of, "month")
+                       if periods.is_partial(as_of, "month", settings.complete_tolerance_days) else None),
+    )
+
+
+def _window(text: str) -> Any:
+    """A section's first line: the window it covers."""
+    return note(f"Window: {text}.")
+
 
 def open_region(region: str, params_path: str | Path | None = None,
                 store_path: str | Path | None = None) -> RegionContext:
@@ -87,11 +193,53 @@ def open_region(region: str, params_path: str | Path | None = None,
 
 
 def title(ctx: RegionContext) -> list[Any]:
-    """The report's title and what it covers."""
-    head = store.read_result(ctx.con, "headline", ctx.region).iloc[0]
-    end = pd.Timestamp(head["window_end"]).date()
+    """The report's title, the one as-of date and the window of every section."""
+    w = ctx.windows
+    monthly_window = "every month with sales"
+    if w.partial_month is not None:
+        monthly_window += (f"; {periods.label(w.partial_month, 'month')} is partial (sales to the "
+                           f"{narrative.ordinal(w.as_of.day)}) and marked")
+    rows = [("Headline, channel mix", f"{w.trailing}, against the same months a year earlier"),
+            ("Monthly revenue by channel", monthly_window),
+            ("Channel KPIs", w.quarter),
+            ("Product fit, regional planning", w.months),
+            ("Period evaluation", w.evaluation),
+            ("Outlook", w.outlook),
+            ("Segments", w.segments)]
     return [markdown(f"# {esc(ctx.region)}: channel report\n\n"
-                     f"Data set **{esc(ctx.params.name)}**, sales up to **{end}**, amounts in {esc(ctx.currency)}.")]
+                     + narrative.as_of_sentence(ctx.params.name, w.as_of, ctx.currency,
+                                                ctx.params.periods.complete_tolerance_days)
+                     + "\n\n" + narrative.windows_table(rows)
+                     + "\n\n" + narrative.definitions_link())]
+
+
+#: sections a short report (a region below ``report.min_region_share``, see :attr:`RegionContext.short`) leaves out
+SHORT_FORM_OMITS: tuple[str, ...] = ("mix", "channel_kpis", "product_fit", "regional_planning", "period_evaluation",
+                                     "outlook", "segments")
+
+
+def _full_report_only(section: Callable[[RegionContext], list[Any]]) -> Callable[[RegionContext], list[Any]]:
+    """A section a short report leaves out: there it shows only the :func:`~chanlib.report.display.omitted`
+    marker, which the HTML export drops together with the section's heading."""
+
+    @functools.wraps(section)
+    def wrapper(ctx: RegionContext) -> list[Any]:
+        return [omitted()] if ctx.short else section(ctx)
+
+    return wrapper
+
+
+def short_form_note(ctx: RegionContext) -> str:
+    """Why a short report leaves most sections out (Markdown, escaped)."""
+    heads = store.read_result(ctx.con, "headline")
+    total = float(heads["revenue"].sum())
+    own = float(heads.loc[heads["region"] == ctx.region, "revenue"].sum())
+    share = ("n/a" if total <= 0 else "less than 0.1%" if own / total < 0.001 else percent(own / total, signed=False))
+    return (f"**A short report.** {esc(ctx.region)} sold {money(own, ctx.currency)} in the window, {share} of all "
+            f"regions' revenue, below the {percent(ctx.params.report.min_region_share, signed=False)} from which a "
+            f"region gets the full report (`report.min_region_share`). On so little revenue channel mix, channel "
+            f"KPIs, product fit, planning, the period evaluation, the outlook and segments would mostly show noise, "
+            f"so they are left out; the index lists this region under \"Other\".")
 
 
 def _card(label: str, value: str, detail: str = "") -> str:
@@ -118,35 +266,80 @@ def headline(ctx: RegionContext) -> list[Any]:
     if "units" not in missing:
         cards.append(_card("Units", number(row["units"])))
     if "gross_margin" not in missing:
-        cards.append(_card("Gross margin", money(row["gross_margin"], ctx.currency),
+        cards.append(_card(definitions.label("gross_margin", ctx.margin_from_profit),
+                           money(row["gross_margin"], ctx.currency),
                            f"{percent(row['margin_pct'], signed=False)} of revenue"))
+    reason = narrative.growth_reason(row["growth_yoy"], row.get("revenue_prev_year"), row.get("months_prev_year"),
+                                     ctx.params.periods, ctx.currency, "the same months a year earlier",
+                                     ctx.params.periods.window_months)
     cards.append(_card("Growth vs last year", percent(row["growth_yoy"]),
-                       f"was {money(row['revenue_prev_year'], ctx.currency)}"))
-    out: list[Any] = [HTML(CARD_STYLE + '<div class="chanlib-cards">' + "".join(cards) + "</div>"),
-                      markdown(headline_sentence(row, ctx.currency, ctx.params.periods.window_months))]
-    out += [note(f"{name.replace('_', ' ').capitalize()} is left out: {why}.") for name, why in missing.items()]
+                       f"was {money(row['revenue_prev_year'], ctx.currency)}") if reason is None else
+                 _card("Growth vs last year", "too little data", reason[:1].upper() + reason[1:]))
+    returns = row.get("returns", 0.0)
+    if pd.notna(returns) and returns > 0:  # revenue is net: show gross sales and returns beside it
+        cards.insert(1, _card("Returns", money(returns, ctx.currency),
+                              f"of gross sales {money(row['gross_revenue'], ctx.currency)}"))
+    out: list[Any] = [_window(f"{ctx.windows.trailing}, against the same months a year earlier"),
+                      HTML(CARD_STYLE + '<div class="chanlib-cards">' + "".join(cards) + "</div>"),
+                      markdown(headline_sentence(row, ctx.currency, ctx.params.periods.window_months,
+                                                 margin_from_profit=ctx.margin_from_profit,
+                                                 growth_settings=ctx.params.periods))]
+    if pd.notna(returns) and returns > 0:
+        out.append(markdown(narrative.returns_sentence(row["gross_revenue"], returns, row["revenue"], ctx.currency)))
+    out += [note(f"{_kpi_name(ctx, name)} is left out: {why}.") for name, why in missing.items()]
+    if ctx.short:
+        out.append(markdown(short_form_note(ctx)))
     return out
 
 
 def monthly(ctx: RegionContext) -> list[Any]:
-    """Monthly revenue by channel: a line chart and a sentence on the channel trends."""
+    """Monthly revenue by channel: every month from the region's first sale to the as-of month (months without
+    sales as zero, a partial last month marked), and a sentence on the channel trends."""
     frame = store.read_result(ctx.con, "monthly_channel", ctx.region)
     if frame.empty:
         return [note("No sales in this region.")]
     frame["month"] = pd.to_datetime(frame["month"])
-    return [figure(plots.monthly_revenue_by_channel(frame, ctx.currency)),
-            markdown(trend_sentence(frame, ctx.currency))]
+    w = ctx.windows
+    first, last = frame["month"].min(), periods.period_start(w.as_of, "month")
+    span = (periods.label(first, "month") if first == last
+            else f"every month from {periods.label(first, 'month')} to {periods.label(last, 'month')}")
+    partial = w.as_of if w.partial_month is not None else None
+    out: list[Any] = [_window(span + ("; months without sales count as zero" if first != last else "")),
+                      figure(plots.monthly_revenue_by_channel(frame, ctx.currency, ctx.palette, ctx.labels,
+                                                              months=(first, last), partial_to=partial))]
+    if partial is not None:
+        out.append(markdown(narrative.partial_month_sentence(periods.label(last, "month"), partial,
+                                                             "hatched" if first == last else "dashed")))
+    complete = frame[frame["month"] < last] if partial is not None else frame  # a cut-off month is no trend
+    out.append(markdown(trend_sentence(ctx.labels.named(complete), ctx.currency)))
+    return out
 
 
+@_full_report_only
 def mix(ctx: RegionContext) -> list[Any]:
-    """Channel mix over the headline window: bars, a table and a sentence."""
+    """Channel mix over the headline window: bars, a table and a sentence; with returns, each channel's gross
+    revenue, returns and net revenue, and its share of gross revenue (never a negative share)."""
     frame = store.read_result(ctx.con, "channel_mix", ctx.region)
     if frame.empty:
         return [note(f"No sales in the last {ctx.params.periods.window_months} months.")]
-    shown = frame[["channel", "revenue", "share"]].sort_values("revenue", ascending=False)
-    return [figure(plots.channel_mix(shown, ctx.currency)),
-            markdown(mix_sentence(shown, ctx.region)),
-            table(shown, money_columns=["revenue"], percent_columns=["share"], currency=ctx.currency)]
+    has_returns = "returns" in frame and bool((frame["returns"] > 0).any())
+    columns = ["channel", "revenue", "share"] + (["gross_revenue", "returns"] if has_returns else [])
+    shown = frame[columns].sort_values("revenue", ascending=False)
+    out: list[Any] = [_window(ctx.windows.trailing),
+                      figure(plots.channel_mix(shown, ctx.currency, ctx.palette, ctx.labels)),
+                      markdown(mix_sentence(ctx.labels.named(shown), ctx.region))]
+    if has_returns:
+        out.append(markdown(narrative.returns_sentence(shown["gross_revenue"].sum(), shown["returns"].sum(),
+                                                       shown["revenue"].sum(), ctx.currency)))
+        shown = shown[["channel", "gross_revenue", "returns", "revenue", "share"]].rename(
+            columns={"gross_revenue": "Gross revenue", "returns": "Returns", "revenue": "Net revenue",
+                     "share": "Share of gross revenue"})
+        out.append(table(shown, money_columns=["Gross revenue", "Returns", "Net revenue"],
+                         percent_columns=["Share of gross revenue"], currency=ctx.currency, labels=ctx.labels))
+    else:
+        out.append(table(shown, money_columns=["revenue"], percent_columns=["share"], currency=ctx.currency,
+                         labels=ctx.labels))
+    return out
 
 
 def about(ctx: RegionContext) -> list[Any]:
@@ -161,17 +354,62 @@ def about(ctx: RegionContext) -> list[Any]:
             table(shown)]
 
 
-#: columns of the channel KPI table in the report, with how to show them
-CHANNEL_KPI_COLUMNS = {
-    "revenue": "money", "growth_yoy": "percent", "share_of_parent": "percent", "margin_pct": "percent",
-    "active_partners": "number", "top5_partner_share": "percent", "target_attainment": "percent",
-    "cost_to_serve": "percent", "channel_roi": "percent", "sell_through_rate": "percent",
-    "weeks_of_supply": "number", "feedback_score": "number",
-}
+#: KPIs of the channel KPI table, in order; labels, units and formats from :mod:`chanlib.analytics.definitions`
+#: (top-N partner share shows its N, the NPS its number of responses)
+CHANNEL_KPI_COLUMNS = (
+    "revenue", "growth_yoy", "share_of_parent", "margin_pct", "contribution_margin_pct", "channel_roi",
+    "cost_to_serve", "target_attainment", "active_partners", "hhi", "top_partner_share", "sell_through_rate",
+    "sell_out_to_sell_in", "weeks_of_supply", "feedback_score",
+)
 
 
+def _kpi_name(ctx: RegionContext, key: str) -> str:
+    """A KPI's header: the params' ``display.columns`` name, else its definition's label, else readable text."""
+    if key in ctx.params.display.columns:
+        return ctx.params.display.columns[key]
+    if key in definitions.DEFINITIONS:
+        return definitions.label(key, ctx.margin_from_profit)
+    return key.replace("_", " ").capitalize()
+
+
+def channel_kpi_table(ctx: RegionContext, current: pd.DataFrame, nps: bool = True) -> pd.DataFrame:
+    """The channel KPI table of one period: a row per channel, every KPI of :data:`CHANNEL_KPI_COLUMNS` that has a
+    value, formatted by its kind and headed by its label (``Top-N partner share`` as ``81.6% (top 2)``, the NPS as
+    ``12 (n = 15)``; no line breaks inside "(top 2)" and "n = 15")."""
+    keys = [c for c in CHANNEL_KPI_COLUMNS if c in current and current[c].notna().any()]
+    shown = current[["channel"]].copy()
+    for key in keys:
+        if key == "top_partner_share":
+            values = [f"{narrative.percent(v, signed=False)} (top\u00a0{int(n)})" if pd.notna(v) else "n/a"
+                      for v, n in zip(current[key], current["top_partner_n"])]
+        elif key == "feedback_score":
+            counts = current["feedback_responses"] if "feedback_responses" in current else [float("nan")] * len(current)
+            values = [narrative.score_with_count(v, n, nps).replace("n = ", "n\u00a0=\u00a0")
+                      for v, n in zip(current[key], counts)]
+        elif key == "growth_yoy" and "revenue_prev_year" in current:
+            values = [narrative.kpi_value(key, v, ctx.currency)
+                      if narrative.growth_reason(v, base, None, ctx.params.periods, ctx.currency) is None
+                      else "too little data" for v, base in zip(current[key], current["revenue_prev_year"])]
+        else:
+            values = [narrative.kpi_value(key, v, ctx.currency) for v in current[key]]
+        name = _kpi_name(ctx, "feedback_mean_score" if key == "feedback_score" and not nps else key)
+        shown[name] = values
+    return shown
+
+
+
+
+#: forecast model ids -> what a reader sees
+MODEL_NAMES = {"combo": "combination (ETS, Theta, ...)", "ets": "ETS", "ets_damped": "damped ETS", "theta": "Theta",
+               "dotm": "dynamic optimised Theta", "ces": "CES", "arima": "ARIMA", "naive": "naive (last value)",
+               "seasonal_naive": "seasonal naive", "croston": "Croston (intermittent)", "zero": "zero",
+               "ses": "simple exponential smoothing", "season_mean": "mean of the last season"}
+
+
+@_full_report_only
 def channel_kpis(ctx: RegionContext) -> list[Any]:
-    """Channel KPIs of the latest complete quarter: attainment and ROI charts, a KPI table and sentences."""
+    """Channel KPIs of the latest complete quarter: sentences, target attainment and contribution margin (points of
+    revenue) charts, and a KPI table headed by the definitions' labels (:func:`channel_kpi_table`)."""
     frame = store.read_result(ctx.con, "kpi_region_channel_quarter", ctx.region)
     if frame.empty:
         return [note("No sales in this region.")]
@@ -182,25 +420,23 @@ def channel_kpis(ctx: RegionContext) -> list[Any]:
         start = pd.to_datetime(frame["period"]).max()
         label = f"{periods.label(start, 'quarter')} (so far)"
     current = frame[pd.to_datetime(frame["period"]) == start].sort_values("revenue", ascending=False)
-    out: list[Any] = [markdown(channel_kpi_sentence(current, ctx.region, label))]
+    out: list[Any] = [_window(ctx.windows.quarter),
+                      markdown(channel_kpi_sentence(ctx.labels.named(current), ctx.region, label,
+                                                    margin_from_profit=ctx.margin_from_profit,
+                                                    nps=kpi.feedback_is_nps(ctx.con),
+                                                    growth_settings=ctx.params.periods))]
     if "target_attainment" in current and current["target_attainment"].notna().any():
         out.append(figure(plots.metric_bars(current, "target_attainment", f"Target attainment, {label}",
-                                            reference=1.0)))
-    if "channel_roi" in current and current["channel_roi"].notna().any():
-        out.append(figure(plots.metric_bars(current, "channel_roi",
-                                            f"Channel ROI, {label}: (gross margin - channel costs) / channel costs")))
-    shown_columns = [c for c in CHANNEL_KPI_COLUMNS if c in current and current[c].notna().any()]
-    shown = current[["channel", *shown_columns]].copy()
-    for column in shown_columns:
-        kind = CHANNEL_KPI_COLUMNS[column]
-        if kind == "number":
-            shown[column] = [number(v) if column != "weeks_of_supply" else
-                             ("n/a" if pd.isna(v) else f"{v:.1f}") for v in shown[column]]
-    money_columns = [c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "money"]
-    percent_columns = [c.replace("_", " ") for c in shown_columns if CHANNEL_KPI_COLUMNS[c] == "percent"]
-    out.append(table(shown.rename(columns=lambda c: c.replace("_", " ")), money_columns=money_columns,
-                     percent_columns=percent_columns, currency=ctx.currency))
-    out += [note(f"{item.replace('_', ' ').capitalize()}: left out because {why}.")
+                                            reference=1.0, palette=ctx.palette, labels=ctx.labels)))
+    if "contribution_margin_pct" in current and current["contribution_margin_pct"].notna().any():
+        # contribution margin in points of revenue rather than ROI, which magnifies differences where costs are small
+        points = current.assign(contribution_margin_pct=100 * current["contribution_margin_pct"].astype("float64"))
+        out.append(figure(plots.metric_bars(points, "contribution_margin_pct",
+                                            f"{_kpi_name(ctx, 'contribution_margin')} (points of revenue), {label}",
+                                            kind="number",
+                                            palette=ctx.palette, labels=ctx.labels)))
+    out.append(table(channel_kpi_table(ctx, current, kpi.feedback_is_nps(ctx.con)), labels=ctx.labels))
+    out += [note(f"{_kpi_name(ctx, item)}: left out because {why}.")
             for item, why in store.omitted(ctx.con, "kpi_region_channel_quarter").items() if item != "market"]
     return out
 
@@ -209,8 +445,10 @@ def _left_out(what: str, exc: MissingInput) -> list[Any]:
     return [note(f"{what} is left out: {exc.reason}.")]
 
 
+@_full_report_only
 def product_fit(ctx: RegionContext) -> list[Any]:
-    """Category x channel share index (heatmap) and ranked grow/review recommendations with their numbers."""
+    """Category x channel share index (heatmap) and ranked grow/develop/review recommendations with their numbers
+    (rules in :mod:`chanlib.analytics.product_fit`)."""
     try:
         matrix = fit.fit_matrix(ctx.con, region=ctx.region, months=ctx.params.periods.window_months,
                                 tolerance_days=ctx.params.periods.complete_tolerance_days)
@@ -219,48 +457,86 @@ def product_fit(ctx: RegionContext) -> list[Any]:
     if matrix.empty:
         return [note("No category sales in the window.")]
     recs = fit.recommendations(matrix, ctx.params.fit)
-    out: list[Any] = [figure(plots.fit_heatmap(matrix))]
+    out: list[Any] = [_window(ctx.windows.months), figure(plots.fit_heatmap(matrix, ctx.labels))]
     if recs.empty:
         out.append(markdown("Every category sells in each channel roughly in line with its overall share: "
-                            "no category stands out for growth or review."))
-    else:
-        out.append(markdown("\n".join("- " + fit_recommendation_sentence(r, ctx.currency) for _, r in recs.iterrows())))
-        out.append(table(recs[["action", "category", "channel", "revenue", "expected_revenue", "gap", "share_index",
-                               "margin_pct"]].round({"share_index": 2}),
-                         money_columns=["revenue", "expected_revenue", "gap"], percent_columns=["margin_pct"],
-                         currency=ctx.currency))
+                            "no category stands out for growth, development or review."))
+        return out
+    out.append(markdown("\n".join("- " + fit_recommendation_sentence(r, ctx.currency)
+                                   for _, r in ctx.labels.named(recs).iterrows())))
+    has_margin = bool(recs["margin_at_stake"].notna().any())
+    rule = ("ranked by the margin at stake: the gross margin the channel would gain or lose if the category moved "
+            "to an average mix, its other categories taking up the difference at their margin"
+            if has_margin else "ranked by the revenue vs an average mix (the sales have no cost, so no margins)")
+    out.append(note("Revenue vs an average mix adds up to zero in each channel: it shows where a channel's revenue "
+                    f"sits, not money to be won. Recommendations are {rule}."))
+    channel_margin = f"Channel: {ctx.labels.column('margin_pct').lower()}"
+    columns = {"action": "Action", "category": "Category", "channel": "channel", "revenue": "revenue",
+               "expected_revenue": "expected_revenue", "gap": "Revenue vs an average mix", "share_index":
+               "share_index", "margin_pct": "margin_pct", "channel_margin_pct": channel_margin,
+               "margin_at_stake": "Margin at stake"}
+    if not has_margin:
+        columns = {k: v for k, v in columns.items() if k not in ("margin_pct", "channel_margin_pct",
+                                                                  "margin_at_stake")}
+    shown = recs[list(columns)].round({"share_index": 2}).rename(columns=columns)
+    out.append(table(shown, money_columns=[c for c in ("revenue", "expected_revenue", "Revenue vs an average mix",
+                                                       "Margin at stake") if c in shown],
+                     percent_columns=[c for c in ("margin_pct", channel_margin) if c in shown],
+                     currency=ctx.currency, labels=ctx.labels))
     return out
 
 
+@_full_report_only
 def regional_planning(ctx: RegionContext) -> list[Any]:
-    """Coverage and penetration per channel, and the white-space cells with the most headroom."""
+    """Coverage and penetration per channel against the market it serves, the under-penetrated channels ranked by
+    headroom to the benchmark of at least ``planning.min_peers`` other regions, and the channels not sold here."""
+    settings, window = ctx.params.planning, ctx.params.periods
+    months, tolerance, q, min_peers = (window.window_months, window.complete_tolerance_days,
+                                       settings.benchmark_quantile, settings.min_peers)
     try:
-        settings, window = ctx.params.planning, ctx.params.periods
-        cov = planning.coverage(ctx.con, region=ctx.region, months=window.window_months,
-                                tolerance_days=window.complete_tolerance_days, partners_per=settings.partners_per)
-        space = planning.white_space(ctx.con, top_n=settings.top_n, region=ctx.region, months=window.window_months,
-                                     benchmark_quantile=settings.benchmark_quantile,
-                                     tolerance_days=window.complete_tolerance_days)
+        cov = planning.coverage(ctx.con, region=ctx.region, months=months, tolerance_days=tolerance,
+                                partners_per=settings.partners_per, benchmark_quantile=q, min_peers=min_peers)
+        space = planning.white_space(ctx.con, top_n=settings.top_n, region=ctx.region, months=months,
+                                     benchmark_quantile=q, tolerance_days=tolerance, min_peers=min_peers)
+        absent = planning.untapped(ctx.con, region=ctx.region, months=months, benchmark_quantile=q,
+                                   tolerance_days=tolerance, min_peers=min_peers)
     except MissingInput as exc:
         return _left_out("Regional planning", exc)
-    out: list[Any] = []
-    if not space.empty and (space["headroom"] > 0).any():
-        shown = space[space["headroom"] > 0]
-        out.append(figure(plots.white_space_bars(shown, ctx.currency)))
-        out.append(markdown("\n".join("- " + white_space_sentence(r, ctx.currency) for _, r in shown.iterrows())))
-    else:
-        out.append(markdown(f"{esc(ctx.region)} is at or above the peer benchmark penetration in every channel."))
-    shown = cov[["channel", "revenue", "market_size", "penetration", "active_partners", "partners_per_million"]].copy()
+    out: list[Any] = [_window(ctx.windows.months)]
+    if cov.empty:
+        return out + [note(f"{esc(ctx.region)} has no market figures in the window.")]
+    if not space.empty:
+        out.append(figure(plots.white_space_bars(space, ctx.currency, ctx.palette, ctx.labels)))
+        out.append(markdown("\n".join("- " + white_space_sentence(r, ctx.currency)
+                                       for _, r in ctx.labels.named(space).iterrows())))
+    elif (cov["status"] == "at or above benchmark").any():
+        out.append(markdown(f"{esc(ctx.region)} is at or above the benchmark of its peers in every channel that has "
+                            "one."))
+    lines = [narrative.no_benchmark_sentence(ctx.labels.named(cov[cov["status"] == "too few peers"]),
+                                             settings.min_peers),
+             narrative.untapped_sentence(ctx.labels.named(absent), ctx.currency),
+             narrative.whole_market_sentence(ctx.labels.channels_of(cov.loc[cov["served_market"].isna(), "channel"]))]
+    out += [markdown(line) for line in lines if line]
+    per = narrative.per_market_label(settings.partners_per, ctx.currency)
+    shown = cov[["channel", "served_market", "revenue", "market_size", "penetration", "benchmark_penetration",
+                 "peers", "status", "active_partners", "partners_per_million"]].copy()
+    shown["served_market"] = [narrative.market_name(m) for m in shown["served_market"]]
+    shown["benchmark_penetration"] = [percent(b, signed=False) if pd.notna(b) else narrative.too_few_peers(n)
+                                      for b, n in zip(shown["benchmark_penetration"], shown["peers"])]
     shown["partners_per_million"] = shown["partners_per_million"].round(2)
     shown["active_partners"] = [number(v) for v in shown["active_partners"]]
-    out.append(table(shown.rename(columns=lambda c: c.replace("_", " ")), money_columns=["revenue", "market size"],
-                     percent_columns=["penetration"], currency=ctx.currency))
+    shown = shown.rename(columns={"served_market": "Market", "benchmark_penetration": "Peer benchmark",
+                                  "peers": "Peer regions", "partners_per_million": per})
+    out.append(table(shown, money_columns=["revenue", "market_size"], percent_columns=["penetration"],
+                     currency=ctx.currency, labels=ctx.labels))
     return out
 
 
+@_full_report_only
 def period_evaluation(ctx: RegionContext) -> list[Any]:
     """The latest complete period (``evaluation.period``, default a quarter) against last year (or the previous
-    period): what changed, volume vs mix."""
+    period): what changed, split into the region's market growth and each channel's share shift, and, where the
+    sales have units, into price, volume and mix."""
     grain = ctx.params.evaluation.period
     try:
         p = evaluation.latest_complete_period(ctx.con, grain, **ctx.period_args)
@@ -271,21 +547,44 @@ def period_evaluation(ctx: RegionContext) -> list[Any]:
     if against == "previous" and not p.prev_covered:
         return [note(f"The period evaluation is left out: the data do not cover the {grain} before {p.label}.")]
     comparison = evaluation.period_comparison(ctx.con, grain, region=ctx.region, **ctx.period_args)
-    decomposition = evaluation.mix_volume_decomposition(ctx.con, grain, region=ctx.region, against=against,
-                                                        **ctx.period_args)
-    changes = narrative.key_changes(p, comparison, decomposition, against, ctx.region, ctx.currency,
-                                    n=ctx.params.evaluation.key_changes)
-    out: list[Any] = [markdown("\n\n".join(changes))]
-    if not decomposition.empty:
-        out.append(figure(plots.mix_volume_waterfall(decomposition, ctx.currency, base_label, p.label)))
-        shown = decomposition[["channel", "revenue_base", "revenue", "volume_effect", "mix_effect"]].rename(
-            columns={"revenue_base": base_label, "revenue": p.label, "volume_effect": "volume effect",
-                     "mix_effect": "mix effect"})
-        out.append(table(shown, money_columns=[base_label, p.label, "volume effect", "mix effect"],
-                         currency=ctx.currency))
+    decomposition = evaluation.share_shift_decomposition(ctx.con, grain, region=ctx.region, against=against,
+                                                         **ctx.period_args)
+    changes = narrative.key_changes(p, comparison, ctx.labels.named(decomposition), against, ctx.region,
+                                    ctx.currency, n=ctx.params.evaluation.key_changes,
+                                    growth_settings=ctx.params.periods)
+    out: list[Any] = [_window(ctx.windows.evaluation), markdown("\n\n".join(changes))]
+    if decomposition.empty or decomposition["change"].isna().all():
+        return out
+    out.append(figure(plots.share_shift_waterfall(decomposition, ctx.currency, base_label, p.label, ctx.labels)))
+    out.append(note(f"Market growth is the region's change from {base_label} shared out at each channel's "
+                    f"{base_label} share; share shift is what a channel gained or lost in share of the region (the "
+                    "shifts add up to zero)."))
+    shown = decomposition[["channel", "revenue_base", "revenue", "market_growth", "share_shift"]].rename(
+        columns={"revenue_base": base_label, "revenue": p.label, "market_growth": "Market growth",
+                 "share_shift": "Share shift"})
+    out.append(table(shown, money_columns=[base_label, p.label, "Market growth", "Share shift"],
+                     currency=ctx.currency, labels=ctx.labels))
+    try:
+        pvm = evaluation.price_volume_mix(ctx.con, grain, region=ctx.region, against=against, **ctx.period_args)
+    except MissingInput:  # no units: no price/volume/mix split
+        return out
+    out.append(markdown(narrative.price_volume_mix_sentence(pvm, base_label, ctx.currency)))
+    if pvm[["price_effect", "volume_effect", "mix_effect"]].notna().all().all():
+        shown = pvm[["channel", "units_base", "units", "price_base", "price", "price_effect", "volume_effect",
+                     "mix_effect"]].rename(columns={
+                         "units_base": f"Units {base_label}", "units": f"Units {p.label}",
+                         "price_base": f"Revenue per unit {base_label}", "price": f"Revenue per unit {p.label}",
+                         "price_effect": "Price effect", "volume_effect": "Volume effect", "mix_effect": "Mix effect"})
+        for column in (f"Units {base_label}", f"Units {p.label}"):
+            shown[column] = [number(v) for v in shown[column]]
+        for column in (f"Revenue per unit {base_label}", f"Revenue per unit {p.label}"):
+            shown[column] = ["n/a" if pd.isna(v) else f"{ctx.currency} {v:,.2f}" for v in shown[column]]
+        out.append(table(shown, money_columns=["Price effect", "Volume effect", "Mix effect"], currency=ctx.currency,
+                         labels=ctx.labels))
     return out
 
 
+@_full_report_only
 def segments(ctx: RegionContext) -> list[Any]:
     """Partner segments (computed once for all regions): sizes, profiles, a 2-D map, and the ABC x XYZ matrices."""
     if not store.has_result(ctx.con, "segment_partners"):
@@ -297,11 +596,12 @@ def segments(ctx: RegionContext) -> list[Any]:
         return [note(f"Segments are left out: {esc(ctx.region)} has no partner with sales.")]
     profiles = store.read_result(ctx.con, "segment_profiles")
     names = dict(zip(profiles["segment_id"], profiles["segment_name"]))
-    out: list[Any] = [markdown(narrative.segment_sentence(sizes, ctx.region)),
+    profile_money, profile_percent = narrative.profile_formats(ctx.margin_from_profit)
+    out: list[Any] = [_window(ctx.windows.segments), markdown(narrative.segment_sentence(sizes, ctx.region)),
                       figure(plots.segment_sizes(sizes)),
-                      markdown("Every segment's profile across all regions (medians of its partners):"),
-                      table(narrative.profile_table(profiles), money_columns=narrative.PROFILE_MONEY,
-                            percent_columns=narrative.PROFILE_PERCENT, currency=ctx.currency),
+                      markdown(narrative.profile_intro(profiles)),
+                      table(narrative.profile_table(profiles, ctx.margin_from_profit),
+                            money_columns=profile_money, percent_columns=profile_percent, currency=ctx.currency),
                       figure(plots.segment_profile(store.read_result(ctx.con, "segment_deviations"), names)),
                       figure(plots.segment_map(seg, ctx.region))]
     for what, table_name in (("partners", "abc_xyz_partners"), ("products", "abc_xyz_products")):
@@ -312,6 +612,32 @@ def segments(ctx: RegionContext) -> list[Any]:
     return out
 
 
+def interval_coverage(coverage: pd.DataFrame, accuracy: pd.DataFrame, levels: list[int]) -> pd.DataFrame:
+    """Per interval level: ``backtest`` coverage of the chosen models' own intervals (``forecast_coverage``, row
+    ``selected``), the factor ``scale`` the shown intervals were widened by, and ``realised`` coverage of earlier
+    runs' forecasts by the actuals that arrived since (``forecast_accuracy``, pooled over every cutoff and level,
+    weighted by points; ``n_realised`` points)."""
+    rows = []
+    selected = coverage[coverage["model"] == "selected"].set_index("level") if len(coverage) else pd.DataFrame()
+    for level in levels:
+        row: dict[str, Any] = {"level": int(level), "backtest": float("nan"), "scale": 1.0,
+                               "realised": float("nan"), "n_realised": 0}
+        if level in selected.index:
+            row["backtest"] = float(selected.loc[level, "coverage"])
+            row["scale"] = float(selected.loc[level, "scale"]) if "scale" in selected else 1.0
+        column = f"coverage_{level}"
+        if column in accuracy and len(accuracy):
+            part = accuracy[accuracy[column].notna()]
+            n = float(part["n"].sum())
+            if n:
+                row["realised"] = float((part[column] * part["n"]).sum() / n)
+                row["n_realised"] = int(n)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame if frame[["backtest", "realised"]].notna().any().any() else frame.iloc[0:0]
+
+
+@_full_report_only
 def outlook(ctx: RegionContext) -> list[Any]:
     """The region's forecast and its channels', the chosen models, backtest accuracy and the accuracy history."""
     name = store.result_table("forecast")
@@ -332,26 +658,61 @@ def outlook(ctx: RegionContext) -> list[Any]:
     region_rows = forecasts[forecasts["unique_id"] == ctx.region]
     cutoff = pd.Timestamp(forecasts["cutoff"].iloc[0]).date()
     horizon = forecasts["ds"].nunique()
-    last_year = actuals[(actuals["unique_id"] == ctx.region)].sort_values("ds").tail(horizon)["y"].sum()
+    history = actuals[(actuals["unique_id"] == ctx.region)].sort_values("ds")
+    history = history[history["y"].ne(0).cummax()]  # from the region's first month with sales
+    last = history.tail(horizon)
     level = ctx.params.forecast.levels[0]
+    total = region_rows["yhat"].sum()
+    if len(history) < horizon:
+        against = f"too little data to compare: the history covers only {len(history)} months"
+    else:
+        against = narrative.growth_or_reason(total / last["y"].sum() - 1 if last["y"].sum() else float("nan"),
+                                             last["y"].sum(), int(last["y"].ne(0).sum()), ctx.params.periods,
+                                             ctx.currency, f"the last {horizon} months", horizon)
+        against = against if against.startswith("too little") else f"{against} on the last {horizon}"
     text = (f"With sales up to {cutoff}, **{esc(ctx.region)}** is forecast to sell "
-            f"**{money(region_rows['yhat'].sum(), ctx.currency)}** in the next {horizon} months "
-            f"({percent(region_rows['yhat'].sum() / last_year - 1) if last_year else 'n/a'} on the last {horizon}); "
+            f"**{money(total, ctx.currency)}** in the next {horizon} months ({against}); "
             f"the {level}% interval of a single month is shown as a band. Forecasts add up: the channels sum to the "
             f"region, the regions to the total ({esc(forecasts['reconciliation'].iloc[0])} reconciliation).")
-    out: list[Any] = [markdown(text), figure(plots.forecast_panels(actuals, forecasts, ctx.currency, level=level))]
+    out: list[Any] = [_window(ctx.windows.outlook), markdown(text)]
     selection = store.read_result(ctx.con, "forecast_selection")
-    chosen = selection[selection["unique_id"].isin(wanted)][["unique_id", "model", "flag", "score", "n_obs"]]
-    chosen = chosen.rename(columns={"unique_id": "series", "score": f"backtest {ctx.params.forecast.metric}",
-                                    "n_obs": "months of history"}).round(2)
-    coverage = store.read_result(ctx.con, "forecast_coverage")
-    selected = coverage[coverage["model"] == "selected"]
-    if len(selected):
-        parts = ", ".join(f"{percent(r.coverage, signed=False)} of actuals inside the {int(r.level)}% interval"
-                          for r in selected.itertuples())
-        out.append(markdown(f"In the backtest (all series of the run), {parts} (after calibration)."))
-    out.append(table(chosen))
+    chosen = selection[selection["unique_id"].isin(wanted)]
+    name_of = {uid: " / ".join([uid.split("/")[0], *ctx.labels.channels_of(uid.split("/")[1:])]) for uid in wanted}
+    settings = ctx.params.forecast
+    short = [(name_of[r.unique_id], int(r.n_obs)) for r in chosen.itertuples() if r.flag == "short"]
+    out += [markdown(t) for t in (
+        narrative.short_history_sentence(short, settings.min_seasons * settings.season_length),
+        narrative.benchmark_sentence([name_of[r.unique_id] for r in chosen.itertuples() if r.flag == "benchmark"],
+                                     ctx.labels.column(settings.metric)),
+        narrative.weak_forecast_sentence(
+            [name_of[r.unique_id] for r in chosen.itertuples() if r.flag == "below_benchmark"],
+            [name_of[r.unique_id] for r in chosen.itertuples() if r.flag == "unreliable"],
+            ctx.labels.column(settings.metric), settings.unreliable_smape)) if t]
+    out.append(figure(plots.forecast_panels(actuals, forecasts, ctx.currency, level=level, palette=ctx.palette,
+                                            labels=ctx.labels)))
+    columns = ["unique_id", "model", "flag", "score", "n_obs"] + (["benchmark_score"] if "benchmark_score" in chosen
+                                                                  else [])
+    shown = chosen[columns].rename(columns={
+        "unique_id": "series", "score": f"backtest {settings.metric}", "n_obs": "months of history",
+        "benchmark_score": f"benchmark {settings.metric}"}).round(2)
+    shown["series"] = [name_of[uid] for uid in shown["series"]]
+    shown["model"] = [MODEL_NAMES.get(str(m), str(m)) for m in shown["model"]]
+    shown["flag"] = [str(f).replace("_", " ") for f in shown["flag"]]
     accuracy = store.read_result(ctx.con, "forecast_accuracy")
+    coverage = interval_coverage(store.read_result(ctx.con, "forecast_coverage"), accuracy, settings.levels)
+    if not coverage.empty:
+        out.append(markdown("Interval coverage per level: the share of actuals inside the intervals, in the backtest "
+                            "(all series of the run, the models' own intervals) and, once earlier runs' forecasts "
+                            "meet their actuals, of those."))
+        shown_coverage = coverage.assign(level=[f"{v}%" for v in coverage["level"]],
+                                         scale=["none" if abs(v - 1) < 1e-9 else f"×{v:.2f}"
+                                                for v in coverage["scale"]])
+        out.append(table(shown_coverage.rename(columns={
+            "level": "interval", "backtest": "backtest coverage", "scale": "widened by",
+            "realised": "later actuals covered", "n_realised": "later actuals"}),
+            percent_columns=["backtest coverage", "later actuals covered"], labels=ctx.labels))
+        out += [note(w) for w in narrative.coverage_warnings(coverage, settings.coverage_tolerance)]
+    out.append(table(shown, labels=ctx.labels))
     if accuracy.empty:
         out.append(note("Accuracy history starts with the next run: each run keeps its forecasts and scores them "
                         "against the actuals that arrive later."))

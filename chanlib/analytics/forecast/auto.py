@@ -30,15 +30,17 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from chanlib.analytics.forecast.fallbacks import FALLBACK_MODEL
 from chanlib.analytics.forecast.frames import Series, check_long_frame, future_dates, infer_freq, split_series
 from chanlib.analytics.forecast.intervals import calibration_factors, coverage_table, interval_columns
 from chanlib.analytics.forecast.models import resolve_engine
-from chanlib.analytics.forecast.pipeline import SeriesResult, forecast_series
+from chanlib.analytics.forecast.pipeline import SeriesResult, clip_prediction, forecast_series
 from chanlib.config import ForecastSettings
 
 log = logging.getLogger(__name__)
 
-SELECTION_COLUMNS = ["unique_id", "model", "flag", "score", "windows", "season_length", "n_obs", "filled"]
+SELECTION_COLUMNS = ["unique_id", "model", "flag", "score", "benchmark_score", "windows", "season_length", "n_obs",
+                     "filled"]
 
 
 @dataclass
@@ -48,7 +50,9 @@ class ForecastResult:
     - ``forecasts``: ``unique_id, ds, model, yhat, lo_<l>, hi_<l>..., flag`` (``horizon`` rows per series)
     - ``backtest``: ``unique_id, window, cutoff, model, score, n, inside_<l>...`` (one row per series, window and
       candidate; ``cutoff`` is the last training time stamp, ``score`` the settings' metric)
-    - ``selection``: ``unique_id, model, flag, score, windows, season_length, n_obs, filled``
+    - ``selection``: ``unique_id, model, flag, score, benchmark_score, windows, season_length, n_obs, filled``
+      (``score``: the chosen model's mean backtest score; ``benchmark_score``: seasonal naive's on the same windows,
+      naive's for a series forecast without season)
     - ``coverage``: ``model, level, nominal, coverage, n, scale`` (empirical coverage of the models' own intervals
       in the backtest; ``scale`` is the calibration factor applied to the final intervals, see
       ``ForecastSettings.calibrate_intervals``)
@@ -177,12 +181,14 @@ def _calibrate(results: list[SeriesResult], settings: ForecastSettings) -> dict[
     factors = calibration_factors(ratios, settings.levels)
     log.info("interval calibration factors: %s", factors)
     for res in results:
-        if res.flag not in ("ok", "short") or not res.backtest:
+        if res.flag in FALLBACK_MODEL or not res.backtest:  # fallbacks keep their own bounds
             continue
         pred = res.prediction
         for level, k in factors.items():
             pred.lower[level] = pred.mean - k * (pred.mean - pred.lower[level])
             pred.upper[level] = pred.mean + k * (pred.upper[level] - pred.mean)
+        if res.non_negative:  # widening must not take a never-negative series' bounds below zero again
+            clip_prediction(pred)
     return factors
 
 

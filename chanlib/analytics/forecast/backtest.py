@@ -14,7 +14,7 @@ import logging
 import numpy as np
 
 from chanlib.analytics.forecast.intervals import hits
-from chanlib.analytics.forecast.metrics import score
+from chanlib.analytics.forecast.metrics import score, smape
 from chanlib.analytics.forecast.models import Prediction, combine, predict
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,18 @@ def candidate_predictions(y: np.ndarray, models: list[str], members: list[str], 
 
 def backtest_series(y: np.ndarray, models: list[str], members: list[str], *, horizon: int, season_length: int,
                     min_seasons: int, windows: int, step: int, min_train: int, levels: list[int], metric: str,
-                    engine: str, seed: int) -> list[dict]:
+                    engine: str, seed: int, benchmark: str | None = None) -> list[dict]:
     """One row per (window, candidate): ``window, cutoff`` (training length), ``model, score, n`` and
-    ``inside_<level>`` (actuals inside the interval); a failed candidate gets ``score`` nan."""
+    ``inside_<level>`` (actuals inside the interval); a failed candidate gets ``score`` nan. ``benchmark`` (e.g.
+    ``seasonal_naive``) is scored on the same windows, with the full ``season_length`` whatever the window's length
+    allows the candidates."""
     rows: list[dict] = []
     for window, (cut, h) in enumerate(cutoffs(y.size, horizon, windows, step, min_train), start=1):
         train, actual = y[:cut], y[cut:cut + h]
         m = season_for(cut, season_length, min_seasons)
         preds = candidate_predictions(train, models, members, h, m, levels, engine, seed)
+        if benchmark is not None and benchmark not in preds:
+            preds.update(candidate_predictions(train, [benchmark], [], h, season_length, levels, engine, seed))
         for name, pred in preds.items():
             row: dict = {"window": window, "cutoff": cut, "model": name, "n": h}
             if isinstance(pred, Exception):
@@ -85,6 +89,7 @@ def backtest_series(y: np.ndarray, models: list[str], members: list[str], *, hor
                 row["n"] = 0
             else:
                 row["score"] = score(metric, actual, pred.mean, train, season_length)
+                row["_smape"] = smape(actual, pred.mean)  # judges reliability whatever metric ranks
                 row.update({f"inside_{level}": hits(actual, pred.lower[level], pred.upper[level])
                             for level in levels})
                 row["_ratios"] = {level: relative_errors(actual, pred, level) for level in levels}

@@ -2,8 +2,12 @@
 
 Flags (output column ``flag``): ``ok`` (automatic choice), ``all_zero`` (forecast 0), ``new`` (fewer than
 ``min_length`` points: last value), ``constant`` (one repeated value: that value), ``intermittent`` (at least
-``intermittent_share`` zeros: Croston SBA), ``short`` (too short for seasonal models or for a backtest: models
-run without season and/or without a backtest choice), ``model_error`` (every candidate failed: last value).
+``intermittent_share`` zeros: Croston SBA), ``short`` (fewer than ``min_seasons`` seasons: models without trend or
+season, see :data:`chanlib.analytics.forecast.pipeline.SHORT_MODELS`; or too short for a backtest),
+``model_error`` (every candidate failed: last value). Set after the backtest (see
+:func:`chanlib.analytics.forecast.pipeline.forecast_series`): ``benchmark`` (the model did clearly worse than the
+seasonal-naive benchmark: the benchmark's forecast), ``below_benchmark`` (worse, but kept), ``unreliable``
+(backtest sMAPE above ``unreliable_smape``).
 
 Examples
 --------

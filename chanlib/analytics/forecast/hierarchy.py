@@ -105,6 +105,59 @@ def _reconcile(base, S: pd.DataFrame, method: Method | Literal["none"]) -> tuple
         return reconcile(base.forecasts, S, method="wls_struct"), "wls_struct"
 
 
+def non_negative(forecasts: pd.DataFrame, S: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Reconciled forecasts with no negative value or bound where a node's history never went below zero.
+
+    Reconciliation can push a small node below zero (its bounds are the base bounds shifted with the point
+    forecast). Negative bottom-level forecasts of never-negative nodes are set to zero and every node above is
+    summed up again from the bottom (set-negative-to-zero, then bottom-up: the forecasts stay coherent); the bounds
+    move with their point forecast and are then clipped at zero. A node with a negative month in its history
+    (returns) keeps its values; a never-negative parent of such nodes is clipped even if that breaks coherence.
+
+    Examples
+    --------
+    >>> S = pd.DataFrame([[1, 1], [1, 0], [0, 1]], index=["total", "a", "b"], columns=["a", "b"])
+    >>> fc = pd.DataFrame({"unique_id": ["total", "a", "b"], "ds": 1, "yhat": [8.0, 10.0, -2.0],
+    ...                    "lo_80": [5.0, 7.0, -6.0], "hi_80": [11.0, 13.0, 2.0]})
+    >>> hist = pd.DataFrame({"unique_id": ["total", "a", "b"], "ds": 0, "y": [9.0, 8.0, 1.0]})
+    >>> non_negative(fc, S, hist)[["unique_id", "yhat", "lo_80", "hi_80"]].values.tolist()
+    [['total', 10.0, 7.0, 13.0], ['a', 10.0, 7.0, 13.0], ['b', 0.0, 0.0, 4.0]]
+    """
+    never_negative = history.groupby("unique_id")["y"].min().ge(0)
+    keep = never_negative.reindex(S.index.astype(str), fill_value=False).to_numpy(dtype=bool)
+    if not keep.any() or forecasts.empty:
+        return forecasts
+    nodes = S.index.astype(str)
+    out = forecasts.copy()
+    wide = out.pivot(index="unique_id", columns="ds", values="yhat").reindex(nodes)
+    yhat = wide.to_numpy(dtype=float)
+    bottom_rows = [nodes.get_loc(str(c)) for c in S.columns]
+    bottom = yhat[bottom_rows]
+    floor = keep[bottom_rows][:, None] & (bottom < 0)
+    if floor.any():
+        log.info("%d negative bottom-level forecast(s) of never-negative nodes set to 0 and summed up again",
+                 int(floor.sum()))
+        coherent = S.to_numpy(dtype=float) @ np.where(floor, 0.0, bottom)
+        yhat = np.where(np.isfinite(yhat), coherent, yhat)
+    clipped = keep[:, None] & (yhat < 0)
+    if clipped.any():
+        log.warning("%d forecast(s) of never-negative nodes are still below zero after summing up (nodes with "
+                    "negative history below them): clipped at 0, so those nodes no longer add up exactly",
+                    int(clipped.sum()))
+        yhat = np.where(clipped, 0.0, yhat)
+    new = pd.DataFrame(yhat, index=nodes, columns=wide.columns).stack().rename("new")
+    key = pd.MultiIndex.from_frame(out[["unique_id", "ds"]].astype({"unique_id": str}))
+    shift = new.reindex(key).to_numpy() - out["yhat"].to_numpy()
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    out["yhat"] = out["yhat"].to_numpy() + shift
+    mask = never_negative.reindex(out["unique_id"].astype(str), fill_value=False).to_numpy(dtype=bool)
+    for column in [c for c in out.columns if c.startswith(("lo_", "hi_"))]:
+        moved = out[column].to_numpy(dtype=float) + shift
+        out[column] = np.where(mask, np.where(moved < 0, 0.0, moved), moved)
+    out["yhat"] = np.where(mask & (out["yhat"].to_numpy() < 0), 0.0, out["yhat"].to_numpy())
+    return out
+
+
 def run_forecasts(data: Tables, settings: ForecastSettings | None = None, history: pd.DataFrame | None = None,
                   tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS) -> dict[str, pd.DataFrame]:
     """Read monthly revenue of every hierarchy node through the latest complete month from ``data`` (a store or a
@@ -156,6 +209,8 @@ def forecast_hierarchy(bottom: pd.DataFrame, levels: dict[str, str], settings: F
              through.date(), n_jobs)
     base = forecast(_history(long), core, n_jobs=n_jobs)
     coherent, method = _reconcile(base, S, settings.reconciliation)
+    if settings.clip_negative:
+        coherent = non_negative(coherent, S, long)
     coherent = coherent.merge(nodes[["unique_id", "level"]], on="unique_id", how="left")
     coherent["cutoff"] = through.normalize()
     coherent["reconciliation"] = method

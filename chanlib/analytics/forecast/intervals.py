@@ -33,7 +33,7 @@ def calibration_factors(ratios: dict[int, list[np.ndarray]], levels: list[int],
         values = np.concatenate(ratios.get(level) or [np.array([])])
         values = values[~np.isnan(values)]
         out[level] = float(np.quantile(values, level / 100.0, method="higher")) if values.size >= min_points else 1.0
-        if not np.isfinite(out[level]):
+        if not np.isfinite(out[level]) or out[level] <= 0:  # most errors exactly 0: no basis for narrowing
             out[level] = 1.0
     return out
 

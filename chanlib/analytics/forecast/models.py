@@ -4,15 +4,17 @@ Every model returns a :class:`Prediction` (point forecast and central intervals 
 Two engines implement the statistical models:
 
 - ``statsforecast`` (Nixtla's compiled implementations; used when installed, much faster):
-  ``ets`` = ``AutoETS``, ``ets_damped`` = ``AutoETS(damped=True)`` (damped trend only), ``theta`` = ``Theta``
+  ``ets`` = ``AutoETS``, ``ets_damped`` = ``AutoETS(damped=True)`` (damped trend only), ``ses`` =
+  ``AutoETS(model="ANN")`` (simple exponential smoothing: a level, no trend, no season), ``theta`` = ``Theta``
   (standard theta method), ``dotm`` = ``DynamicOptimizedTheta``
   (Fiorucci et al. 2016), ``ces`` = ``AutoCES``, ``arima`` = ``AutoARIMA``.
 - ``statsmodels``: ``ets`` = ``ETSModel`` with the model (error, trend, damping, season) of lowest AICc
-  (``ets_damped``: among damped-trend models),
+  (``ets_damped``: among damped-trend models; ``ses``: ETS(A,N,N)),
   ``theta`` = ``ThetaModel``, ``arima`` = ``SARIMAX`` with a small AICc order search; ``dotm`` and ``ces`` are not
   available there.
 
-``naive``, ``seasonal_naive`` and ``croston`` (SBA, for intermittent demand) are plain numpy in both.
+``naive``, ``seasonal_naive``, ``season_mean`` (the mean of the last season, flat: a level that no seasonal peak
+or trough biases) and ``croston`` (SBA, for intermittent demand) are plain numpy in both.
 
 Examples
 --------
@@ -38,10 +40,12 @@ from scipy.stats import norm
 log = logging.getLogger(__name__)
 
 #: models implemented in numpy, identical in both engines
-SIMPLE = ("naive", "seasonal_naive", "croston")
+SIMPLE = ("naive", "seasonal_naive", "season_mean", "croston")
 #: models whose implementation depends on the engine
-STATISTICAL = ("ets", "ets_damped", "theta", "dotm", "ces", "arima")
-STATSMODELS_MODELS = ("ets", "ets_damped", "theta", "arima")
+STATISTICAL = ("ets", "ets_damped", "ses", "theta", "dotm", "ces", "arima")
+STATSMODELS_MODELS = ("ets", "ets_damped", "ses", "theta", "arima")
+#: models that extrapolate neither a trend nor a season (what a short history is forecast with)
+LEVEL_ONLY = ("ses", "season_mean", "naive")
 
 
 @dataclass
@@ -119,6 +123,24 @@ def seasonal_naive(y: np.ndarray, horizon: int, season_length: int, levels: list
     return pred
 
 
+def season_mean(y: np.ndarray, horizon: int, season_length: int, levels: list[int]) -> Prediction:
+    """The mean of the last ``season_length`` periods (of all when fewer), flat: a level without trend or season
+    that a seasonal peak at the end of the history does not pull up. Intervals from the spread of the history
+    around its rolling level (random-walk widths, as :func:`naive`).
+
+    >>> season_mean(np.array([1.0, 9.0, 100.0, 100.0, 180.0, 220.0]), 2, 4, [80]).mean.tolist()
+    [150.0, 150.0]
+    """
+    m = max(1, min(season_length, y.size))
+    level = float(np.mean(y[-m:]))
+    mean = np.full(horizon, level)
+    sigma = _sigma(np.diff(y)) if y.size > 1 else float("nan")
+    pred = _normal(mean, sigma * np.sqrt(np.arange(1, horizon + 1)), levels)
+    rolling = pd.Series(y).rolling(m, min_periods=1).mean().to_numpy()
+    pred.fitted = np.concatenate([[np.nan], rolling[:-1]])
+    return pred
+
+
 def croston(y: np.ndarray, horizon: int, levels: list[int], alpha: float = 0.1) -> Prediction:
     """Croston's method with the Syntetos–Boylan bias correction; intervals from the empirical quantiles of the
     history (demand is never negative there, so neither are the bounds when the history is not)."""
@@ -149,6 +171,8 @@ def _sf_model(name: str, m: int):
         return sfm.AutoETS(season_length=m)
     if name == "ets_damped":
         return sfm.AutoETS(season_length=m, damped=True)
+    if name == "ses":
+        return sfm.AutoETS(season_length=1, model="ANN")
     if name == "theta":
         return sfm.Theta(season_length=m)
     if name == "dotm":
@@ -193,16 +217,21 @@ def _statsforecast(name: str, y: np.ndarray, horizon: int, m: int, levels: list[
 
 # ----------------------------------------------------------------------------------------------- statsmodels
 def _sm_ets(y: np.ndarray, horizon: int, m: int, levels: list[int], seed: int,
-            damped_only: bool = False) -> Prediction:
+            damped_only: bool = False, level_only: bool = False) -> Prediction:
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     positive = bool((y > 0).all())
     seasonal_options: list[str | None] = [None]
-    if m > 1 and y.size >= 2 * m + 2:
+    if m > 1 and y.size >= 2 * m + 2 and not level_only:
         seasonal_options += ["add"] + (["mul"] if positive else [])
+    trends: tuple[tuple[str | None, bool], ...] = ((None, False), ("add", False), ("add", True))
+    if damped_only:
+        trends = (("add", True),)
+    elif level_only:
+        trends = ((None, False),)
     best = None
-    for error in ["add"] + (["mul"] if positive else []):
-        for trend, damped in ((("add", True),) if damped_only else ((None, False), ("add", False), ("add", True))):
+    for error in ["add"] + ([] if level_only or not positive else ["mul"]):
+        for trend, damped in trends:
             for seasonal in seasonal_options:
                 if error == "add" and seasonal == "mul":
                     continue  # numerically unstable combination, excluded as in Hyndman et al. (2008)
@@ -296,8 +325,8 @@ def _statsmodels(name: str, y: np.ndarray, horizon: int, m: int, levels: list[in
                  fitted: bool = False) -> Prediction:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if name in ("ets", "ets_damped"):
-            return _sm_ets(y, horizon, m, levels, seed, damped_only=name == "ets_damped")
+        if name in ("ets", "ets_damped", "ses"):
+            return _sm_ets(y, horizon, m, levels, seed, damped_only=name == "ets_damped", level_only=name == "ses")
         if name == "theta":
             pred = _sm_theta(y, horizon, m, levels, fitted)
             return pred
@@ -317,6 +346,8 @@ def predict(name: str, y: np.ndarray, horizon: int, season_length: int, levels: 
         return naive(y, horizon, levels)
     if name == "seasonal_naive":
         return seasonal_naive(y, horizon, season_length, levels)
+    if name == "season_mean":
+        return season_mean(y, horizon, season_length, levels)
     if name == "croston":
         return croston(y, horizon, levels)
     if name not in STATISTICAL:
@@ -328,6 +359,19 @@ def predict(name: str, y: np.ndarray, horizon: int, season_length: int, levels: 
         pred = _statsmodels(name, y, horizon, season_length, levels, seed, fitted)
     if not np.isfinite(pred.mean).all():
         raise RuntimeError(f"model {name} produced non-finite forecasts")
+    return _finite_bounds(pred, y, levels)
+
+
+def _finite_bounds(pred: Prediction, y: np.ndarray, levels: list[int]) -> Prediction:
+    """Replace infinite or missing interval bounds (a model fit on too few points for a variance, e.g. SES on four
+    equal values) by random-walk widths around the model's own forecast, as :func:`naive` would give them."""
+    bad = [level for level in levels
+           if not (np.isfinite(pred.lower[level]).all() and np.isfinite(pred.upper[level]).all())]
+    if bad:
+        walk = naive(y, pred.mean.size, bad)
+        for level in bad:
+            pred.lower[level] = pred.mean - (walk.mean - walk.lower[level])
+            pred.upper[level] = pred.mean + (walk.upper[level] - walk.mean)
     return pred
 
 

@@ -8,8 +8,10 @@ last resort, the segment id. No name is tied to a cluster number; they come from
 
 Features with a natural reference level are worded by the segment's own typical value once they are picked, so a
 name never contradicts the numbers: growth (reference 0, band +-5 %) reads "growing", "flat" or "declining" and
-target attainment (reference 1, band +-5 %) "above target", "on target" or "below target" -- a segment growing 3 %
-among partners that grow 20 % is "flat", not "declining".
+target attainment (reference 1, band +-5 %) "above allocated target", "on allocated target" or "below allocated
+target" -- a segment growing 3 % among partners that grow 20 % is "flat", not "declining". Targets are set per
+region x channel and a partner's part of one is allocated by its prior-year share of the cell
+(:mod:`chanlib.analytics.segment.features`), so the words say "allocated target", never a plain "target".
 
 Examples
 --------
@@ -35,7 +37,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "margin": ("high-margin", "low-margin"),
     "online_share": ("online-heavy", "offline-heavy"),
     "recency_days": ("lapsing", "recently active"),
-    "target_attainment": ("above target", "below target"),
+    "target_attainment": ("above allocated target", "below allocated target"),
     "sell_through": ("fast-selling", "overstocked"),
     # RFM
     "recency": ("recent", "lapsed"),
@@ -46,7 +48,7 @@ TYPICAL = "typical"
 #: feature -> (reference level, half-width of the band around it, word above, word within, word below)
 ANCHORED: dict[str, tuple[float, float, str, str, str]] = {
     "growth": (0.0, 0.05, "growing", "flat", "declining"),
-    "target_attainment": (1.0, 0.05, "above target", "on target", "below target"),
+    "target_attainment": (1.0, 0.05, "above allocated target", "on allocated target", "below allocated target"),
 }
 
 
