@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.chanlib-installed
 DEMO   := data/demo/params.yaml
 
-.PHONY: setup demo report test lint lab bench clean
+.PHONY: setup demo report test coverage lint lab bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,12 @@ report: $(STAMP) $(DEMO)
 # The test suite with line coverage of chanlib (the summary is printed at the end of the run).
 test: $(STAMP) $(DEMO)
 	$(BIN)/python -m pytest --cov=chanlib --cov-report=term:skip-covered
+
+# The same, with coverage counted in every process the tests start (papermill kernels, report and forecasting
+# workers, command-line runs): slower than `make test`.
+coverage: $(STAMP) $(DEMO)
+	$(BIN)/python -m pytest --cov=chanlib --cov-config=tests/coverage-all-processes.toml \
+		--cov-report=term:skip-covered
 
 # ruff (style, imports, common bugs) and mypy (types) over the package, the tests and the benchmarks.
 lint: $(STAMP)

@@ -10,6 +10,13 @@ command line in other processes, started as the session starts and run one after
 (:class:`Background`) while the in-process tests go on: most tests use one core, the runs use the other. A fixture
 that needs one waits for it; only the runs that the selected tests need are started, and the test files that wait
 for them run after the others (:func:`pytest_collection_modifyitems`).
+
+A test module can send its own long subprocess runs there too: a function ``start(request, background) -> Job``
+that writes the input (in a folder from ``tmp_path_factory``) and submits the commands (``background.command``,
+``background.call``), listed in the module's ``BACKGROUND = {"fixture_name": start}``, and a module fixture
+``fixture_name`` returning ``background.module_job(request, "fixture_name")``; the test calls ``.result()`` (the
+CompletedProcess, or what the submitted function returned) and reads ``.folder``. ``BACKGROUND_AFTER`` (a name in
+:data:`BACKGROUND_JOBS`) queues them later than the default. Assertions stay in the test.
 """
 from __future__ import annotations
 
@@ -43,6 +50,7 @@ class Background:
         self._running: subprocess.Popen | None = None
         self._closed = False
         self._jobs: dict[tuple[str, str], Job] = {}
+        self._env = dict(os.environ)  # as the session starts: a test that changes os.environ does not reach here
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run ``fn(*args)`` after everything submitted before (``fn`` calls :meth:`run` for its commands)."""
@@ -53,7 +61,8 @@ class Background:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the test session is over")
-            proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(args, cwd=cwd, env=self._env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
             self._running = proc
         try:
             out, err = proc.communicate()
@@ -177,7 +186,10 @@ def _start_background_jobs(request: pytest.FixtureRequest, background: Backgroun
                 starts.append((2 * after + 1, lambda m=module, n=name: background.start(
                     (m.__name__, n), lambda: m.BACKGROUND[n](request, background))))
     for _, start in sorted(starts, key=lambda s: s[0]):
-        start()
+        try:
+            start()
+        except (Exception, pytest.fail.Exception, pytest.skip.Exception):
+            pass  # e.g. no shared data: the tests that need the job get the error when they ask for it
 
 
 # -- data --------------------------------------------------------------------------------------------------------------
