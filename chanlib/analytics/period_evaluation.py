@@ -214,9 +214,6 @@ def share_shift_decomposition(data: Tables, period: Period = "month", as_of: dat
     return out
 
 
-#: the former name of :func:`share_shift_decomposition` (whose columns were volume_effect and mix_effect)
-mix_volume_decomposition = share_shift_decomposition
-
 
 def price_volume_mix(data: Tables, period: Period = "month", as_of: date | str | None = None,
                      region: str | None = None, against: Literal["last_year", "previous"] = "last_year",

@@ -451,9 +451,6 @@ def share_shift_waterfall(frame: pd.DataFrame, currency: str, base_label: str = 
     return fig
 
 
-#: the former name of :func:`share_shift_waterfall`
-mix_volume_waterfall = share_shift_waterfall
-
 
 def metric_bars(frame: pd.DataFrame, column: str, title: str, kind: str = "percent", currency: str = "",
                 reference: float | None = None, palette: Mapping[str, RGB] | None = None,
