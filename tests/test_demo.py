@@ -12,7 +12,7 @@ from chanlib.config import load_params
 from chanlib.data.demo import SIZES, DemoSize, generate
 from chanlib.data.schema import TABLES
 
-TRUTH = ("partner_segments", "declining_partners", "anomalies", "affinities")
+TRUTH = ("partner_segments", "declining_partners", "anomalies", "affinities", "candidates")
 
 
 def _digests(root: Path, names: list[str]) -> dict[str, str]:

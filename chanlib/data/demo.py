@@ -2,10 +2,10 @@
 
 Three years (2023-01-01 .. 2025-12-31) of daily order lines for partners that each sell in one region and one channel,
 plus every optional table of the data contract (channels, partners, products, targets, costs, inventory, feedback,
-market). The business has trend, a Q4 peak, a weekly pattern per channel type, two promotions a year (Black-Friday
-week, a late-June sale) and a shift toward online channels (~+25 %/yr, offline ~-3 %/yr). The market table sizes
-each region x category's domestic and cross-border market (the markets the channels table says each channel serves);
-sales carry no ``category`` column, since the products table has it.
+market, candidates, tier_history). The business has trend, a Q4 peak, a weekly pattern per channel type, two
+promotions a year (Black-Friday week, a late-June sale) and a shift toward online channels (~+25 %/yr, offline
+~-3 %/yr). The market table sizes each region x category's domestic and cross-border market (the markets the channels
+table says each channel serves); sales carry no ``category`` column, since the products table has it.
 
 What is planted, so later features can be tested against it (files in ``DIR/truth/``):
 
@@ -20,8 +20,19 @@ What is planted, so later features can be tested against it (files in ``DIR/trut
   region, on which that region x channel's orders are multiplied by 5 (``spike``) or 0.05 (``drop``).
 * ``affinities.csv`` -- each category's "home" channel, where it sells ~3x more than elsewhere, so that channel tops
   the category's share index (every channel is some category's home).
+* ``candidates.csv`` -- every candidate partner of ``candidates.<ext>`` (half as many as partners) and its
+  quality, ``good`` or ``poor`` (about half each). Quality shifts each screening attribute (log store count, credit
+  score, log years in business, willingness) by 0.85 standard deviations and the share that passed qualification
+  (92 % against 75 %), so a good candidate is not separable on any single attribute; some poor ones fail the gates.
 
-Everything is drawn from one ``np.random.default_rng(seed)``: the same size and seed give byte-identical files.
+Partner management also gets contract terms: each partner's ``min_purchase`` (50-80 % of its expected quarterly
+revenue over 2024 Q3 - 2025 Q2, about one in ten without), a ``renewal_decision`` for about 45 % of the contracts
+that have ended or end within 90 days, and ``tier_history.<ext>`` (a third of the partners moved one tier when their
+current contract started). As they shrink, some declining partners miss their commitment in the last quarters.
+
+Everything but partner management is drawn from one ``np.random.default_rng(seed)``; the candidates and contract
+terms come from a second stream, ``np.random.default_rng([seed, 11])``, so every other table is the same with or
+without them. The same size and seed give byte-identical files.
 Dates are ISO text (``YYYY-MM-DD``, periods the first of the month) in CSV and Parquet alike; ``customer_id`` is
 empty for distributor channels and ``comment`` often empty. Each file is written under a temporary name and moved
 into place; sales are drawn a month at a time, so memory stays bounded for the large sizes.
@@ -511,6 +522,90 @@ def _market(rng: np.random.Generator, w: _World, rev_rmcat: np.ndarray, season: 
                          "competitor_sales": np.round(comp.ravel(), 2)})
 
 
+# -- partner management (issue 11): drawn from their own random stream, so every other table stays as it was ---------
+
+#: candidates are good or poor; quality shifts each screening attribute by this many standard deviations (a single
+#: attribute then ranks a good candidate above a poor one about 73 % of the time: far from separating them)
+CANDIDATE_SHIFT = 0.85
+#: share of good and poor candidates that passed the qualification check
+CANDIDATE_QUALIFIED = (0.75, 0.92)  # poor, good
+RENEWAL_DECISIONS = ("renew", "renegotiate", "let_expire")
+TIERS = ("bronze", "silver", "gold", "platinum")
+
+
+def _partner_terms(rng: np.random.Generator, w: _World) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Minimum purchase commitments, renewal decisions and tier history of the partners.
+
+    A commitment is 50-80 % of the partner's expected quarterly revenue over 2024 Q3 - 2025 Q2 (over its active
+    days when it joined later), rounded to 100; about one partner in ten has none. About 45 % of the contracts that
+    have ended or end within 90 days carry a decision. Each partner's tier history starts when it joined; about a
+    third moved one tier when its current contract started.
+    """
+    assert w.lam is not None and w.bulk is not None  # set by _intensity
+    n = len(w.partners)
+    daily = w.lam * (w.rev_per_order[w.col("channel_i")] * w.bulk)[:, None]
+    ref = (DAYS >= np.datetime64("2024-07-01")) & (DAYS <= np.datetime64("2025-06-30"))
+    active = np.arange(len(DAYS))[None, :] >= w.col("join_day")[:, None]
+    days_ref = (active & ref).sum(1)
+    late = days_ref < 30
+    tail = active & (DAYS >= END - 59)
+    per_day = np.where(late, (daily * tail).sum(1) / np.maximum(tail.sum(1), 1),
+                       (daily * (active & ref)).sum(1) / np.maximum(days_ref, 1))
+    commitment = np.round(per_day * 91.3 * rng.uniform(0.5, 0.8, n), -2)
+    commitment[rng.random(n) < 0.1] = np.nan
+    end = w.col("contract_end").astype("datetime64[D]")
+    due = end <= END + 90
+    decided = due & (rng.random(n) < 0.45)
+    picked = rng.choice(RENEWAL_DECISIONS, n, p=[0.5, 0.3, 0.2])
+    decision = np.array([str(d) if k else None for d, k in zip(picked, decided)], dtype=object)
+    current = np.array([TIERS.index(t) for t in w.col("tier")])
+    moved = rng.random(n) < 0.35
+    step = np.where(rng.random(n) < 0.5, -1, 1)
+    before = np.clip(current + step, 0, len(TIERS) - 1)
+    moved &= before != current
+    rows = []
+    for i, pid in enumerate(w.col("partner_id")):
+        if moved[i] and w.col("contract_start")[i] > w.col("joined")[i]:
+            rows.append((pid, w.col("joined")[i], TIERS[before[i]]))
+            rows.append((pid, w.col("contract_start")[i], TIERS[current[i]]))
+        else:
+            rows.append((pid, w.col("joined")[i], TIERS[current[i]]))
+    history = pd.DataFrame(rows, columns=["partner_id", "date", "tier"])
+    return commitment, decision, history
+
+
+def _candidates(rng: np.random.Generator, spec: DemoSize) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidate partners with screening attributes, and their planted quality (good or poor).
+
+    Quality shifts each attribute (log store count, credit score, log years in business, willingness) by
+    :data:`CANDIDATE_SHIFT` standard deviations and the chance of having passed the qualification check, so a good
+    candidate is not separable on any single attribute; some poor candidates fail the gates (not qualified, credit
+    below 50).
+    """
+    n = max(30, spec.partners // 2)  # a recruiting pipeline of half the partner count
+    good = rng.random(n) < 0.5
+    k = CANDIDATE_SHIFT * good
+    stores = np.maximum(1, np.round(np.exp(rng.normal(np.log(12) + 0.7 * k, 0.7))))
+    credit = np.clip(np.round(rng.normal(64 + 10 * k, 10)), 5, 99)
+    years = np.round(np.exp(rng.normal(np.log(8) + 0.6 * k, 0.6)))
+    willingness = np.clip(np.round(rng.normal(6.0 + 1.5 * k, 1.5), 1), 0, 10)
+    qualified = np.where(rng.random(n) < np.where(good, CANDIDATE_QUALIFIED[1], CANDIDATE_QUALIFIED[0]), "yes", "no")
+    names = pd.Series([f"{NAME_A[a]} {NAME_B[b]} {NAME_C[c]}" for a, b, c in zip(
+        rng.integers(0, len(NAME_A), n), rng.integers(0, len(NAME_B), n), rng.integers(0, len(NAME_C), n))])
+    names.iloc[[0, 4]] = ['Orion & "Partners" <Trade>', "Søren & Co"]
+    dup = names.groupby(names).cumcount()
+    names = names.where(dup == 0, names + " " + (dup + 1).astype(str))
+    ids = [f"C{i + 1:04d}" for i in range(n)]
+    region = np.array(REGIONS[:spec.regions])[rng.integers(0, spec.regions, n)]
+    frame = pd.DataFrame({
+        "candidate_id": ids, "name": names, "region": region,
+        "channel": np.array([c[0] for c in CHANNELS])[rng.integers(0, len(CHANNELS), n)],
+        "stores": stores.astype(int), "credit_score": credit.astype(int), "years_in_business": years.astype(int),
+        "qualified": qualified, "willingness": willingness})
+    truth = pd.DataFrame({"candidate_id": ids, "quality": np.where(good, "good", "poor")})
+    return frame, truth
+
+
 def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
     """Write every table, DIR/truth/*.csv and DIR/params.yaml; return {table: rows}."""
     if size not in SIZES:
@@ -544,14 +639,20 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
     inventory = _inventory(w, sold, bounds)
     feedback = _feedback(rng, w, f_day, f_part)
     market = _market(rng, w, rev_rmcat, season, bounds, period)
+    # partner management: its own random stream, so the tables above are the same with or without it
+    terms_rng = np.random.default_rng([seed, 11])
+    min_purchase, renewal_decision, tier_history = _partner_terms(terms_rng, w)
+    candidates, candidate_truth = _candidates(terms_rng, spec)
     tables = {
         "channels": pd.DataFrame(CHANNELS, columns=["channel", "channel_type", "model", "market"]),
         "partners": w.partners[["partner_id", "name", "region", "channel", "tier", "joined", "contract_start",
-                                "contract_end", "credit_score", "stores", "staff", "years_in_business"]],
+                                "contract_end", "credit_score", "stores", "staff", "years_in_business"]].assign(
+            min_purchase=min_purchase, renewal_decision=renewal_decision),
         "products": pd.DataFrame({"product_id": _product_ids(len(w.price)),
                                   "category": np.repeat(CATEGORIES, spec.products_per_category),
                                   "list_price": w.price}),
         "targets": targets, "costs": costs, "inventory": inventory, "feedback": feedback, "market": market,
+        "candidates": candidates, "tier_history": tier_history,
     }
     for name, df in tables.items():
         rows[name] = _write(df, out / f"{name}.{ext}", spec.fmt)
@@ -565,11 +666,12 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
                                    "channel": np.array([c[0] for c in CHANNELS])[an.channel_i],
                                    "kind": an.kind.to_numpy()}),
         "affinities": pd.DataFrame({"category": CATEGORIES, "channel": [CHANNELS[h][0] for h in w.home]}),
+        "candidates": candidate_truth,
     }
     for name, df in truth.items():
         _write(df, out / "truth" / f"{name}.csv", "csv")
 
-    dated = {"sales", "partners", "targets", "costs", "inventory", "feedback", "market"}
+    dated = {"sales", "partners", "targets", "costs", "inventory", "feedback", "market", "tier_history"}
     params = {"name": f"demo-{size}", "currency": "EUR", "store": "chanlib.duckdb", "seed": seed,
               "tables": {name: {"path": f"{name}.{ext}", **({"date_format": "%Y-%m-%d"} if name in dated else {})}
                          for name in ["sales", *tables]}}

@@ -36,7 +36,8 @@ from chanlib.errors import DataError
 log = logging.getLogger(__name__)
 
 #: order in which tables are loaded: referenced tables first
-LOAD_ORDER = ("sales", "channels", "products", "partners", "targets", "costs", "inventory", "feedback", "market")
+LOAD_ORDER = ("sales", "channels", "products", "partners", "targets", "costs", "inventory", "feedback", "market",
+              "candidates", "tier_history")
 NATIVE_CSV_ENCODINGS = {"utf-8", "utf8", "utf-8-sig", "utf-16", "latin-1", "latin1", "iso-8859-1"}
 ROW = "__row"
 REASON = "__reason"

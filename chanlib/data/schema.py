@@ -90,8 +90,31 @@ TABLES: dict[str, TableSpec] = {
             "joined": "date", "contract_start": "date", "contract_end": "date",
             # screening attributes
             "credit_score": "float", "stores": "float", "staff": "float", "years_in_business": "float",
+            # contract terms: the minimum purchase (revenue) the partner committed to per calendar quarter, and the
+            # decision recorded on renewing the current contract: renew, renegotiate, let_expire or empty (none yet)
+            "min_purchase": "float", "renewal_decision": "str",
         },
         unique=("partner_id",),
+    ),
+    # partner recruitment: one row per candidate partner. Its region and channel need not have sales yet.
+    # stores: market reach (stores or points of sale; an online seller gives a comparable reach figure);
+    # qualified: certifications / qualification check passed, as text yes/no (also true/false, 1/0: see
+    # chanlib.analytics.partners.screening); willingness: the candidate's stated willingness (survey score)
+    "candidates": _spec(
+        "candidates",
+        ("candidate_id",),
+        {"candidate_id": "str", "name": "str", "region": "str", "channel": "str", "stores": "float",
+         "credit_score": "float", "years_in_business": "float", "qualified": "str", "willingness": "float"},
+        unique=("candidate_id",),
+    ),
+    # the tier each partner held from a date on (one row per change); the latest row on or before a day is the tier
+    # of that day. Optional: without it the partners table's tier is taken as the tier of every quarter
+    "tier_history": _spec(
+        "tier_history",
+        ("partner_id", "date", "tier"),
+        {"partner_id": "str", "date": "date", "tier": "str"},
+        references={"partner_id": ("partners", "partner_id")},
+        unique=("partner_id", "date"),
     ),
     "products": _spec(
         "products",
