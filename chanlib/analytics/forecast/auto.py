@@ -31,7 +31,15 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from chanlib.analytics.forecast.fallbacks import FALLBACK_MODEL
-from chanlib.analytics.forecast.frames import Series, check_long_frame, future_dates, infer_freq, split_series
+from chanlib.analytics.forecast.frames import (
+    Freq,
+    FrequencyError,
+    Series,
+    check_long_frame,
+    future_dates,
+    resolve_freq,
+    split_series,
+)
 from chanlib.analytics.forecast.intervals import calibration_factors, coverage_table, interval_columns
 from chanlib.analytics.forecast.models import resolve_engine
 from chanlib.analytics.forecast.pipeline import SeriesResult, clip_prediction, forecast_series
@@ -102,7 +110,7 @@ def run_series(series: list[Series], settings: ForecastSettings, engine: str, n_
 
 
 def _frames(series: list[Series], results: list[SeriesResult], settings: ForecastSettings,
-            freq: str | None, ds_dtype) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+            freq: Freq | None, ds_dtype) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     h, levels = settings.horizon, settings.levels
     ids, models, flags, dss, yhat = [], [], [], [], []
     bounds: dict[str, list[np.ndarray]] = {c: [] for c in interval_columns(levels)}
@@ -136,12 +144,12 @@ def _frames(series: list[Series], results: list[SeriesResult], settings: Forecas
     return forecasts, backtest, selection
 
 
-def _shift(last: Any, periods: int, freq: str | None) -> object:
+def _shift(last: Any, periods: int, freq: Freq | None) -> object:
     """The time stamp ``periods`` (<= 0) steps from ``last`` (a time stamp, else a number of any dtype): the
     backtest's last training period."""
     if isinstance(last, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(last) + periods * pd.tseries.frequencies.to_offset(freq) if freq else pd.NaT
-    return last + periods
+        return pd.Timestamp(last) + periods * pd.tseries.frequencies.to_offset(str(freq)) if freq else pd.NaT
+    return last + periods * (freq if isinstance(freq, int) else 1)
 
 
 def forecast(df: pd.DataFrame, settings: ForecastSettings | None = None, n_jobs: int | None = None) -> ForecastResult:
@@ -152,10 +160,10 @@ def forecast(df: pd.DataFrame, settings: ForecastSettings | None = None, n_jobs:
     """
     settings = settings or ForecastSettings()
     clean = check_long_frame(df)
-    freq = settings.freq or infer_freq(clean)
+    freq = resolve_freq(settings.freq, clean)
     if freq is None and pd.api.types.is_datetime64_any_dtype(clean["ds"]) and clean["unique_id"].nunique() and \
             clean.groupby("unique_id").size().max() > 1:
-        raise ValueError("column ds: cannot infer the frequency of the dates; set ForecastSettings.freq")
+        raise FrequencyError("column ds: cannot infer the frequency of the dates; set ForecastSettings.freq")
     engine = resolve_engine(settings.engine)
     series = split_series(clean, freq, settings.fill_value)
     jobs = (n_jobs if n_jobs is not None else settings.n_jobs) or os.cpu_count() or 1
@@ -192,7 +200,7 @@ def _calibrate(results: list[SeriesResult], settings: ForecastSettings) -> dict[
     return factors
 
 
-def _fitted_frame(series: list[Series], results: list[SeriesResult], freq: str | None) -> pd.DataFrame:
+def _fitted_frame(series: list[Series], results: list[SeriesResult], freq: Freq | None) -> pd.DataFrame:
     parts = []
     for s, res in zip(series, results):
         n = s.y.size

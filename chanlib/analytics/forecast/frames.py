@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,83 @@ def check_long_frame(df: pd.DataFrame, value: str = "y") -> pd.DataFrame:
     return out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
 
 
+class FrequencyError(ValueError):
+    """The dates of a long frame have no frequency that can be inferred or that fits the one given."""
+
+
+class GapError(ValueError):
+    """A series misses periods and nothing may fill them (``fill_value`` NaN)."""
+
+
+#: the short frequency names anyone can give: each is anchored on the data (W on the first date's weekday, M and Q
+#: on month starts or month ends)
+FREQ_ALIASES = ("D", "W", "M", "Q")
+
+#: a resolved frequency: a pandas frequency string for dates, an integer step for integer time
+Freq: TypeAlias = str | int
+
+
+def resolve_freq(freq: Freq | None, df: pd.DataFrame) -> Freq | None:
+    """The frequency of a checked long frame's ``ds`` as the forecaster uses it: a pandas frequency for dates, an
+    integer step for integer time, ``None`` for integer time counted by one or when nothing can be inferred.
+
+    ``freq`` may be ``None`` (inferred from the longest series), ``D``, ``W``, ``M`` or ``Q`` (anchored on the data:
+    weeks on the first date's weekday, months and quarters on their first or last days, whichever the dates are), an
+    integer step (``7`` or ``"7"``: integer time in steps of 7, or every 7 days for dates), or any pandas frequency
+    (``MS``, ``W-MON``, ``2h``). Raises :class:`FrequencyError` when the dates do not fit ``M`` or ``Q``.
+
+    >>> df = pd.DataFrame({"unique_id": "a", "ds": pd.to_datetime(["2025-01-06", "2025-01-13"]), "y": [1.0, 2.0]})
+    >>> resolve_freq("W", df), resolve_freq("D", df), resolve_freq(7, df), resolve_freq("MS", df)
+    ('W-MON', 'D', '7D', 'MS')
+    >>> ends = df.assign(ds=pd.to_datetime(["2025-03-31", "2025-06-30"]))
+    >>> resolve_freq("M", ends), resolve_freq("Q", ends)
+    ('ME', 'QE-DEC')
+    >>> resolve_freq("3", pd.DataFrame({"unique_id": "a", "ds": [3, 6], "y": [1.0, 2.0]}))
+    3
+    """
+    if freq is None:
+        return infer_freq(df)
+    text = str(freq).strip()
+    datetime = pd.api.types.is_datetime64_any_dtype(df["ds"])
+    if text.isdigit():
+        step = int(text)
+        if step < 1:
+            raise FrequencyError(f"the frequency step must be at least 1, not {step}")
+        return f"{step}D" if datetime else step
+    if not datetime:
+        raise FrequencyError(f"frequency {text!r} needs dates in column ds; integer time takes an integer step")
+    ds = pd.DatetimeIndex(df["ds"])
+    upper = text.upper()
+    if upper == "D":
+        return "D"
+    if upper == "W":
+        return "W-" + ds.min().day_name()[:3].upper()
+    if upper in ("M", "Q"):
+        months = {"M": "month", "Q": "quarter"}[upper]
+        if (ds.day == 1).all():
+            anchor = "MS" if upper == "M" else "QS-" + ds.min().month_name()[:3].upper()
+        elif ds.is_month_end.all():
+            anchor = "ME" if upper == "M" else "QE-" + _quarter_end_month(ds.min())
+        else:
+            raise FrequencyError(f"the dates are neither all first nor all last days of a month, so they are not "
+                                 f"one per {months}; aggregate them to one row per {months} first")
+        return anchor
+    try:
+        with warnings.catch_warnings():  # pandas announces renamed aliases; an unknown one still raises
+            warnings.simplefilter("ignore", FutureWarning)
+            pd.tseries.frequencies.to_offset(text)
+    except ValueError:
+        raise FrequencyError(f"unknown frequency {text!r}: give D, W, M, Q, an integer step or a pandas "
+                             "frequency such as MS") from None
+    return text
+
+
+def _quarter_end_month(day: pd.Timestamp) -> str:
+    """The anchor (OCT, NOV or DEC) of quarters that end in ``day``'s month: quarters ending in Mar/Jun/Sep/Dec are
+    anchored DEC, as pandas names them (``QE-DEC``)."""
+    return pd.Timestamp(2000, (day.month - 1) % 3 + 10, 1).month_name()[:3].upper()
+
+
 def infer_freq(df: pd.DataFrame) -> str | None:
     """The pandas frequency of ``ds`` from the longest series (``None`` for integer time or when unclear)."""
     if not pd.api.types.is_datetime64_any_dtype(df["ds"]):
@@ -99,38 +177,62 @@ class Series:
     filled: int = 0
 
 
-def split_series(df: pd.DataFrame, freq: str | None, fill_value: float) -> list[Series]:
-    """Split a checked long frame into :class:`Series`, filling missing periods (and NaN ``y``)."""
+def split_series(df: pd.DataFrame, freq: Freq | None, fill_value: float) -> list[Series]:
+    """Split a checked long frame into :class:`Series` on the grid of ``freq`` (:func:`resolve_freq`), filling
+    missing periods (and NaN ``y``) with ``fill_value``. With ``fill_value`` NaN nothing is filled: a series with a
+    missing period raises :class:`GapError` naming it and the first missing periods; a series whose time stamps are
+    not on the grid raises :class:`FrequencyError`.
+
+    >>> df = pd.DataFrame({"unique_id": "shop", "ds": pd.to_datetime(["2025-01-03", "2025-01-05"]), "y": [4.0, 6.0]})
+    >>> split_series(df, "D", 0.0)[0].y.tolist()
+    [4.0, 0.0, 6.0]
+    >>> split_series(df, "D", float("nan"))
+    Traceback (most recent call last):
+    ...
+    chanlib.analytics.forecast.frames.GapError: series shop misses 1 of its 3 periods (2025-01-04)
+    """
     out: list[Series] = []
     datetime = pd.api.types.is_datetime64_any_dtype(df["ds"])
+    step = freq if isinstance(freq, int) else 1
     for uid, group in df.groupby("unique_id", sort=True):
         ds = group["ds"]
         y = group["y"].to_numpy(dtype=float)
         filled = 0
+        grid: pd.Index | None = None
         if len(group) > 1:
             if datetime and freq:
-                grid = pd.date_range(ds.iloc[0], ds.iloc[-1], freq=freq)
+                grid = pd.date_range(ds.iloc[0], ds.iloc[-1], freq=str(freq))
                 if len(grid) != len(ds) or not (grid == pd.DatetimeIndex(ds)).all():
-                    values = pd.Series(y, index=pd.DatetimeIndex(ds)).reindex(grid)
-                    y = values.to_numpy(dtype=float)
-                    if np.isnan(y).all():
-                        raise ValueError(f"column ds: series {uid} does not fit the frequency {freq!r}")
+                    if not pd.DatetimeIndex(ds).isin(grid).all():
+                        off = pd.DatetimeIndex(ds)[~pd.DatetimeIndex(ds).isin(grid)]
+                        raise FrequencyError(f"column ds: series {uid} does not fit the frequency {freq!r} "
+                                             f"(e.g. {', '.join(str(d.date()) for d in off[:3])})")
+                    y = pd.Series(y, index=pd.DatetimeIndex(ds)).reindex(grid).to_numpy(dtype=float)
             elif not datetime and pd.api.types.is_integer_dtype(ds):
-                grid = np.arange(ds.iloc[0], ds.iloc[-1] + 1)
+                grid = pd.Index(np.arange(ds.iloc[0], ds.iloc[-1] + 1, step))
+                if not pd.Index(ds.to_numpy()).isin(grid).all():
+                    raise FrequencyError(f"column ds: series {uid} has time values off the steps of {step} from "
+                                         f"{ds.iloc[0]}")
                 if len(grid) != len(ds):
                     y = pd.Series(y, index=ds.to_numpy()).reindex(grid).to_numpy(dtype=float)
         nan = np.isnan(y)
         if nan.any():
+            if np.isnan(fill_value):
+                where = grid[nan] if grid is not None and len(grid) == len(y) else pd.Index(ds.to_numpy())[nan]
+                shown = ", ".join(str(v.date()) if isinstance(v, pd.Timestamp) else str(v) for v in where[:3])
+                raise GapError(f"series {uid} misses {int(nan.sum())} of its {len(y)} periods ({shown}"
+                               f"{', ...' if nan.sum() > 3 else ''})")
             filled = int(nan.sum())
             y = np.where(nan, fill_value, y)
         out.append(Series(str(uid), y, ds.iloc[-1], filled))
     return out
 
 
-def future_dates(last_ds: object, horizon: int, freq: str | None) -> np.ndarray:
-    """The ``horizon`` time stamps after ``last_ds`` (integers count on by one)."""
+def future_dates(last_ds: object, horizon: int, freq: Freq | None) -> np.ndarray:
+    """The ``horizon`` time stamps after ``last_ds`` (integers count on by the integer step ``freq``, else by one)."""
     if isinstance(last_ds, (pd.Timestamp, np.datetime64)):
         if freq is None:
-            raise ValueError("column ds: cannot infer the frequency of the dates; set ForecastSettings.freq")
-        return pd.date_range(pd.Timestamp(last_ds), periods=horizon + 1, freq=freq)[1:].to_numpy()
-    return np.asarray(last_ds) + np.arange(1, horizon + 1)
+            raise FrequencyError("column ds: cannot infer the frequency of the dates; set ForecastSettings.freq")
+        return pd.date_range(pd.Timestamp(last_ds), periods=horizon + 1, freq=str(freq))[1:].to_numpy()
+    step = freq if isinstance(freq, int) else 1
+    return np.asarray(last_ds) + step * np.arange(1, horizon + 1)
