@@ -28,8 +28,6 @@ import duckdb
 import pandas as pd
 
 from chanlib.analytics import kpi
-from chanlib.analytics.forecast import hierarchy
-from chanlib.analytics.segment import abc_xyz_table, customer_rfm, segment_partners
 from chanlib.config import Params
 from chanlib.data import ingest, store
 from chanlib.errors import MissingInput
@@ -72,14 +70,43 @@ def _forecasts(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
     settings = ctx.params.forecast
     if not settings.enabled:
         raise MissingInput("forecast", "forecasting is switched off in params (forecast.enabled: false)")
+    from chanlib.analytics.forecast import hierarchy  # statsmodels/scipy: imported only when a build forecasts
+
     history = previous_forecasts(ctx.previous)
     return Result(hierarchy.run_forecasts(con, settings, history=history,
                                           tolerance_days=ctx.params.periods.complete_tolerance_days))
 
 
+def _partners(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
+    from chanlib.analytics.partners import partner_results
+
+    result = partner_results(con, ctx.params.partners, tolerance_days=ctx.params.periods.complete_tolerance_days,
+                             min_growth_base=ctx.params.periods.min_growth_base,
+                             slack_days=ctx.params.periods.coverage_slack_days, currency=ctx.params.currency)
+    return Result(result.tables, result.left_out)
+
+
 def _segments(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
+    from chanlib.analytics.segment import segment_partners  # scikit-learn: imported only when a build runs
+
     result = segment_partners(con, ctx.params.segment)
     return Result(result.tables(), result.left_out)
+
+
+def _abc_xyz(column: str) -> Callable[[duckdb.DuckDBPyConnection, BuildContext], Result]:
+    def run(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
+        from chanlib.analytics.segment import abc_xyz_table
+
+        name = "abc_xyz_partners" if column == "partner_id" else "abc_xyz_products"
+        return Result({name: abc_xyz_table(con, column, ctx.params.segment,
+                                           tolerance_days=ctx.params.periods.complete_tolerance_days)})
+    return run
+
+
+def _customer_rfm(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
+    from chanlib.analytics.segment import customer_rfm
+
+    return Result({"customer_rfm": customer_rfm(con, ctx.params.segment)})
 
 
 ANALYSES: tuple[Analysis, ...] = (
@@ -93,18 +120,47 @@ ANALYSES: tuple[Analysis, ...] = (
              "channel shares per region over the trailing window"),
     Analysis("kpi_region_channel_quarter", _kpi_cube, "the KPI cube by region x channel x quarter"),
     Analysis("segment_partners", _segments, "partner segments, profiles and their 2-D map"),
-    Analysis("abc_xyz_partners",
-             lambda con, ctx: Result({"abc_xyz_partners": abc_xyz_table(
-                 con, "partner_id", ctx.params.segment, tolerance_days=ctx.params.periods.complete_tolerance_days)}),
-             "ABC/XYZ classes of partners per region"),
-    Analysis("abc_xyz_products",
-             lambda con, ctx: Result({"abc_xyz_products": abc_xyz_table(
-                 con, "product_id", ctx.params.segment, tolerance_days=ctx.params.periods.complete_tolerance_days)}),
-             "ABC/XYZ classes of products per region"),
-    Analysis("customer_rfm", lambda con, ctx: Result({"customer_rfm": customer_rfm(con, ctx.params.segment)}),
-             "customer RFM scores and segments per region"),
+    Analysis("abc_xyz_partners", _abc_xyz("partner_id"), "ABC/XYZ classes of partners per region"),
+    Analysis("abc_xyz_products", _abc_xyz("product_id"), "ABC/XYZ classes of products per region"),
+    Analysis("customer_rfm", _customer_rfm, "customer RFM scores and segments per region"),
+    Analysis("partners", _partners,
+             "partner scorecards, tiers and actions, incentives, contracts and the candidate shortlist"),
     Analysis("forecast", _forecasts, "reconciled forecasts of every hierarchy node, and their accuracy history"),
+    Analysis("alerts", lambda con, ctx: _alerts(con, ctx),
+             "early warnings: rule and statistical alerts with severity, evidence, response and state"),
 )
+
+
+def _alerts(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
+    """This build's alerts (after the forecasts: it reads the forecasts kept in this store), compared with the
+    alerts of the store being replaced."""
+    import datetime as dt
+
+    from chanlib.analytics import alerts
+
+    params = ctx.params
+    tables, left_out = alerts.run_alerts(
+        con, params.alerts, currency=params.currency, window_months=params.periods.window_months,
+        tolerance_days=params.periods.complete_tolerance_days, previous=previous_result(ctx.previous, "alerts"),
+        history=previous_result(ctx.previous, "alert_history"),
+        build=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    return Result(tables, left_out)
+
+
+def previous_result(previous: Path | None, name: str) -> pd.DataFrame:
+    """Result ``name`` of the store being replaced (empty when there is none, it lacks the result or it is
+    unreadable)."""
+    if previous is None or not Path(previous).exists():
+        return pd.DataFrame()
+    try:
+        con = store.connect(previous)
+    except duckdb.Error as exc:
+        log.warning("previous store %s unreadable (%s): %s starts afresh", previous, exc, name)
+        return pd.DataFrame()
+    try:
+        return store.read_result(con, name) if store.has_result(con, name) else pd.DataFrame()
+    finally:
+        con.close()
 
 
 def previous_forecasts(previous: Path | None) -> pd.DataFrame:

@@ -40,6 +40,18 @@ def _positive(text: str) -> int:
     return value
 
 
+#: the season of each --freq (periods per year, 7 days a week) when --season is not given
+SEASON_OF_FREQ = {"D": 7, "W": 52, "M": 12, "Q": 4}
+
+
+def _freq(text: str) -> str:
+    """``--freq``: D, W, M, Q (any case) or a positive integer step."""
+    value = text.strip().upper()
+    if value in SEASON_OF_FREQ or (value.isdigit() and int(value) >= 1):
+        return value
+    raise argparse.ArgumentTypeError(f"expected D, W, M, Q or a positive integer step, got {text!r}")
+
+
 def _default_params() -> Path:
     local = Path("params/default.yaml")
     if local.exists():
@@ -86,9 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--value", default="y", metavar="COL", help="value column of --input")
     fc.add_argument("--season", type=_positive, default=None, metavar="N", help="periods per season (default: params)")
     fc.add_argument("--horizon", type=_positive, default=None, metavar="H", help="periods ahead (default: params)")
+    fc.add_argument("--freq", type=_freq, default=None, metavar="F",
+                    help="frequency of --time: D, W, M, Q or an integer step (default: inferred from the dates)")
+    fc.add_argument("--fill", choices=["zero", "none"], default=None,
+                    help="periods missing inside a series: zero (no row means no sales) or none (an error naming "
+                         "them); default: params (zero)")
 
     seg = sub.add_parser("segment", parents=[common], help="partner segments with names and features")
     seg.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
+
+    for name, what in (("scorecard", "partner scorecard: score, current and recommended tier, action and reasons"),
+                       ("screen", "candidate screening: gates, score, rank and reasons"),
+                       ("incentives", "rebates, bonuses, penalties and incentive ROI per partner and quarter")):
+        partner = sub.add_parser(name, parents=[common], help=what)
+        partner.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
+
+    alerts = sub.add_parser("alerts", parents=[common],
+                            help="early warnings with severity, evidence, response and state (CSV or Parquet)")
+    alerts.add_argument("--since-last", action="store_true",
+                        help="only what changed since the previous build: new and resolved alerts")
+    alerts.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
 
     report = sub.add_parser("report", parents=[common], help="render every region's HTML report and an index")
     report.add_argument("--regions", type=_names, default=None, metavar="A,B", help="only these regions")
@@ -96,9 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="parallel notebook processes (default: params, else the number of cores)")
     report.add_argument("--scheduler", default=None, metavar="ADDR",
                         help="run the notebooks on a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
-    report.add_argument("--resume", action="store_true", help="continue the latest run: render only what is missing")
+    report.add_argument("--resume", action="store_true",
+                        help="continue the newest unfinished run (else the latest): render only what is missing")
+    report.add_argument("--no-wait", action="store_true",
+                        help="exit 1 at once when another run holds the reports folder (default: wait for it)")
     report.add_argument("--force", action="store_true", help="rebuild the store and render every region")
     report.add_argument("--out", type=Path, default=None, metavar="DIR", help="reports folder (default: params)")
+    report.add_argument("--partners", action="store_true",
+                        help="also write one page per partner, to be sent to that partner (<run>/partners/)")
     return parser
 
 
@@ -140,6 +174,7 @@ def _forecast_input(args: argparse.Namespace, params):
     import pandas as pd
 
     from chanlib.analytics.forecast import forecast
+    from chanlib.analytics.forecast.frames import FrequencyError, GapError
     from chanlib.errors import DataError
 
     path = args.input
@@ -167,16 +202,55 @@ def _forecast_input(args: argparse.Namespace, params):
             raise DataError(f"{path}: column {args.time!r} (--time) has values that are neither dates nor "
                             f"integers (rows {', '.join(map(str, rows))})")
         long["ds"] = parsed
-    update = {k: v for k, v in (("season_length", args.season), ("horizon", args.horizon)) if v is not None}
+    season = args.season or SEASON_OF_FREQ.get(args.freq or "")
+    update: dict[str, object] = {k: v for k, v in (("season_length", season), ("horizon", args.horizon),
+                                                    ("freq", args.freq)) if v is not None}
+    if args.fill is not None:
+        update["fill_value"] = 0.0 if args.fill == "zero" else float("nan")
     settings = params.forecast.model_copy(update=update)
     try:
         result = forecast(long, settings, n_jobs=params.forecast.n_jobs or os.cpu_count() or 1)
+    except FrequencyError as exc:
+        hint = ("give --freq D, W, M, Q or an integer step (e.g. --freq D --fill zero for daily sales with closed "
+                "days)" if args.freq is None else f"--freq {args.freq} does not fit the dates")
+        raise DataError(f"{path}: column {args.time!r} (--time): {str(exc).removeprefix('column ds: ')}"
+                        .replace("; set ForecastSettings.freq", "") + f"; {hint}") from None
+    except GapError as exc:
+        raise DataError(f"{path}: {exc}; --fill zero counts missing periods as 0") from None
     except ValueError as exc:
         raise DataError(f"{path}: {exc}") from None
     flags = result.selection["flag"].value_counts().to_dict()
     log.info("%d series forecast; flags: %s", len(result.selection), flags)
     bounds = [c for c in result.forecasts.columns if c.startswith(("lo_", "hi_"))]
     return result.forecasts[["unique_id", "ds", "model", "yhat", *bounds]]
+
+
+#: result table and its first columns of ``chanlib scorecard|screen|incentives``
+PARTNER_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "scorecard": ("partner_scorecard", ("partner_id", "region", "channel", "score", "current_tier",
+                                        "recommended_tier", "action", "reasons")),
+    "screen": ("candidate_shortlist", ("candidate_id", "passed_gates", "score", "rank", "reasons")),
+    "incentives": ("partner_incentives", ("partner_id", "quarter", "rebate", "bonus", "penalty", "total", "roi")),
+}
+
+
+def _partner_table(params, command: str):
+    """A partner-management result from the store (built or refreshed first), its issue's columns first."""
+    from chanlib.build import ensure
+    from chanlib.data import store
+
+    name, first = PARTNER_COMMANDS[command]
+    con = store.connect(ensure(params))
+    try:
+        if not store.has_result(con, name):
+            left_out = store.omitted(con, "partners")
+            reason = (left_out.get("*") or (left_out.get("candidates") if command == "screen" else None)
+                      or "the store has no partner results")
+            raise ChanlibError(f"{params.store}: no {name.replace('_', ' ')}: {reason}")
+        frame = store.read_result(con, name)
+    finally:
+        con.close()
+    return frame[[*first, *(c for c in frame.columns if c not in first)]]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -237,11 +311,44 @@ def run(args: argparse.Namespace) -> int:
         write_table(segments.partners, args.out)
         log.info("%d partners in %d segments written to %s", len(segments.partners), segments.k, args.out)
         return 0
+    if args.command in PARTNER_COMMANDS:
+        from chanlib.io import write_table
+
+        frame = _partner_table(params, args.command)
+        write_table(frame, args.out)
+        log.info("%d rows written to %s", len(frame), args.out)
+        return 0
+    if args.command == "alerts":
+        from chanlib.analytics.alerts import COLUMNS
+        from chanlib.build import ensure
+        from chanlib.data import store
+        from chanlib.io import write_table
+
+        con = store.connect(ensure(params))
+        try:
+            if not store.has_result(con, "alerts"):
+                reason = store.omitted(con, "alerts").get("*", "the store has no alerts")
+                raise ChanlibError(f"{params.store}: no alerts: {reason}")
+            frame = store.read_result(con, "alerts")
+            for rule, why in store.omitted(con, "alerts").items():
+                log.info("alert rule %s left out: %s", rule, why)
+        finally:
+            con.close()
+        if args.since_last:
+            frame = frame[frame["state"].isin(["new", "resolved"])]
+        write_table(frame[list(COLUMNS)], args.out)
+        counts = frame["state"].value_counts().to_dict()
+        log.info("%d alert(s) written to %s (%s)", len(frame), args.out,
+                 ", ".join(f"{counts.get(s, 0)} {s}" for s in ("new", "continuing", "resolved")))
+        return 0
     if args.command == "report":
-        from chanlib.report.runner import run_report
+        from chanlib.report.runner import run_report, summary_table
 
         summary = run_report(params, regions=args.regions, workers=args.workers, scheduler=args.scheduler,
-                             resume=args.resume, force=args.force, out=args.out)
+                             resume=args.resume, force=args.force, out=args.out, partners=args.partners,
+                             wait=not args.no_wait)
+        if not args.quiet:  # the end-of-run table for the scheduler's log; stdout keeps the index path only
+            sys.stderr.write(summary_table(summary) + "\n")
         print(summary.index.parent.parent / "latest" / "index.html")
         return 1 if summary.failed else 0
     raise AssertionError(args.command)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -40,7 +40,8 @@ from chanlib.errors import ParamsError
 
 log = logging.getLogger(__name__)
 
-TableName = Literal["sales", "channels", "partners", "products", "targets", "costs", "inventory", "feedback", "market"]
+TableName = Literal["sales", "channels", "partners", "products", "targets", "costs", "inventory", "feedback", "market",
+                    "candidates", "tier_history"]
 DEFAULT_STORE = Path("data/chanlib.duckdb")
 #: settings that moved: (old section, old key) -> new section and key
 MOVED_KEYS: tuple[tuple[tuple[str, str], str, str], ...] = ((("report", "window_months"), "periods", "window_months"),)
@@ -132,9 +133,12 @@ class ForecastSettings(StrictModel):
     #: where the implementations come from: ``statsforecast`` (fast, compiled) or ``statsmodels``; ``auto``
     #: takes statsforecast when it is installed
     engine: Engine = "auto"
-    #: pandas frequency of ``ds`` (e.g. ``MS``, ``QS``); inferred from the data when absent
-    freq: str | None = None
-    #: value that fills periods missing inside a series' span (sales data: no row means no sales)
+    #: frequency of ``ds``: D, W, M or Q (anchored on the data: weeks on the first date's weekday, months and
+    #: quarters on their first or last days), an integer step (integer time; days for dates) or a pandas frequency
+    #: (``MS``, ``W-MON``); inferred from the data when absent (``chanlib forecast --freq``)
+    freq: str | int | None = None
+    #: value that fills periods missing inside a series' span (sales data: no row means no sales); ``.nan``: fill
+    #: nothing, a series with a missing period is an error (``chanlib forecast --fill zero|none``)
     fill_value: float = 0.0
     #: a series that was never negative gets no negative forecast or bound (they are clipped at 0)
     clip_negative: bool = True
@@ -172,6 +176,8 @@ FeatureName = Literal["revenue", "growth", "volatility", "margin", "online_share
                       "target_attainment", "sell_through"]
 ALL_FEATURES: tuple[FeatureName, ...] = ("revenue", "growth", "volatility", "margin", "online_share", "recency_days",
                                          "target_attainment", "sell_through")
+#: features a segment profile summarises by their mean (a share of 0/1 partners), the others by their median
+MEAN_FEATURES: frozenset[str] = frozenset({"online_share"})
 
 
 class SegmentSettings(StrictModel):
@@ -268,6 +274,522 @@ class SegmentSettings(StrictModel):
 
 
 
+
+
+#: the partner scorecard's indicators (see :mod:`chanlib.analytics.partners.indicators`), each "higher is better"
+INDICATORS: tuple[str, ...] = ("growth", "target_attainment", "margin", "sell_through", "feedback", "compliance",
+                               "revenue")
+#: what a bonus, penalty or termination rule may test: an indicator's value or the partner's score (0-100)
+RULE_MEASURES: tuple[str, ...] = (*INDICATORS, "score")
+#: the candidate attributes screening can weigh and gate on (``qualified`` is a yes/no gate of its own)
+CANDIDATE_ATTRIBUTES: tuple[str, ...] = ("stores", "credit_score", "years_in_business", "willingness")
+#: the tolerance of "weights sum to 1"
+WEIGHT_TOLERANCE = 1e-6
+
+
+def _known(kind: str, names: Any, known: tuple[str, ...]) -> None:
+    unknown = [str(n) for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))} (known: {', '.join(known)})")
+
+
+def _weights(kind: str, weights: dict[str, float], known: tuple[str, ...]) -> dict[str, float]:
+    """Check that ``weights`` name known things, are not negative and sum to 1."""
+    _known(kind, weights, known)
+    negative = [k for k, v in weights.items() if v < 0]
+    if negative:
+        raise ValueError(f"weights must not be negative ({', '.join(negative)})")
+    total = sum(weights.values())
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        raise ValueError(f"weights sum to {total:.6g}, not 1 ({', '.join(f'{k}: {v:g}' for k, v in weights.items())})")
+    return weights
+
+
+class Scale(StrictModel):
+    """How a candidate attribute becomes 0-100 points: linear from ``low`` (0 points) to ``high`` (100), clipped;
+    with ``log`` on log(1 + value)."""
+
+    #: the value worth 0 points (and below)
+    low: float = 0.0
+    #: the value worth 100 points (and above)
+    high: float = 100.0
+    #: measure on log(1 + value): a step from 1 to 10 stores counts like one from 10 to 100
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Scale:
+        if not self.high > self.low:
+            raise ValueError(f"scale high ({self.high:g}) must be above low ({self.low:g})")
+        if self.log and self.low <= -1:
+            raise ValueError(f"a log scale needs low above -1, got {self.low:g}")
+        return self
+
+
+class ScreeningSettings(StrictModel):
+    """``partners.screening:`` candidate screening: hard gates first, then a weighted 0-100 score over the
+    attributes of :data:`CANDIDATE_ATTRIBUTES` (potential: ``stores``; reputation: ``credit_score``,
+    ``years_in_business``; willingness: ``willingness``). A candidate failing a gate is never ranked, whatever its
+    score."""
+
+    #: gate: the qualification check (certifications) must be passed (``qualified`` yes)
+    require_qualified: bool = True
+    #: gates: attribute -> the minimum value a candidate needs (an unknown value fails the gate)
+    gates: dict[str, float] = Field(default_factory=lambda: {"credit_score": 50.0, "years_in_business": 1.0})
+    #: attribute -> weight in the score (the weights sum to 1)
+    weights: dict[str, float] = Field(default_factory=lambda: {
+        "stores": 0.3, "credit_score": 0.25, "years_in_business": 0.15, "willingness": 0.3})
+    #: attribute -> its scale to 0-100 points
+    scales: dict[str, Scale] = Field(default_factory=lambda: {
+        "stores": Scale(low=0.0, high=100.0, log=True), "credit_score": Scale(low=50.0, high=95.0),
+        "years_in_business": Scale(low=0.0, high=25.0), "willingness": Scale(low=0.0, high=10.0)})
+
+    @field_validator("gates")
+    @classmethod
+    def _gates(cls, value: dict[str, float]) -> dict[str, float]:
+        _known("candidate attribute", value, CANDIDATE_ATTRIBUTES)
+        return value
+
+    @field_validator("weights")
+    @classmethod
+    def _check_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return _weights("candidate attribute", value, CANDIDATE_ATTRIBUTES)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScreeningSettings:
+        _known("candidate attribute", self.scales, CANDIDATE_ATTRIBUTES)
+        lacking = [a for a, w in self.weights.items() if w > 0 and a not in self.scales]
+        if lacking:
+            raise ValueError(f"weighted attribute(s) without a scale: {', '.join(lacking)}")
+        return self
+
+
+class ScorecardSettings(StrictModel):
+    """``partners.scorecard:`` the partner scorecard: every indicator of :data:`INDICATORS` is computed per partner
+    and quarter, compared with the partner's peers (robust z: (value - peers' median) / max(IQR / 1.349,
+    ``min_scale``), clipped to +-3, as 0-100 points by the normal distribution: a typical peer scores 50) and
+    weighted into a 0-100 score."""
+
+    #: indicator -> weight in the score (the weights sum to 1; ``revenue``, the size of the business, can be added)
+    weights: dict[str, float] = Field(default_factory=lambda: {
+        "growth": 0.15, "target_attainment": 0.15, "margin": 0.25, "sell_through": 0.25, "feedback": 0.1,
+        "compliance": 0.1})
+    #: peers are the partners of the same region x channel with a score; a cell with fewer is compared with the
+    #: channel across regions, and with fewer still with all partners
+    min_peers: int = Field(5, ge=2, le=1000)
+    #: indicator -> the smallest spread (robust standard deviation) a peer group is measured with, so peers that
+    #: nearly agree are not told apart by noise (in the indicator's units: 0.05 = 5 points of a ratio)
+    min_scale: dict[str, float] = Field(default_factory=lambda: {
+        "growth": 0.15, "target_attainment": 0.15, "margin": 0.03, "sell_through": 0.1, "feedback": 0.5,
+        "compliance": 0.1, "revenue": 0.25})
+    #: complete quarters scored (the latest complete one and those before it), kept as the score history
+    history_quarters: int = Field(8, ge=1, le=40)
+    #: every indicator but compliance is measured over this many quarters ending with the scored one (4: a rolling
+    #: year, which evens out seasons, a one-off quarter and the few feedback responses a partner gets a quarter)
+    window_quarters: int = Field(4, ge=1, le=12)
+    #: fewer feedback responses than this in the window: no feedback indicator
+    min_responses: int = Field(3, ge=1)
+    #: growth (revenue over the same quarter a year earlier - 1) is capped at this
+    growth_cap: float = Field(3.0, gt=0)
+    #: a score needs indicators carrying at least this share of the weights of the indicators the data provide (else
+    #: it is left empty: too little data)
+    min_weight: float = Field(0.5, gt=0.0, le=1.0)
+
+    @field_validator("weights")
+    @classmethod
+    def _check_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        return _weights("indicator", value, INDICATORS)
+
+    @field_validator("min_scale")
+    @classmethod
+    def _check_scales(cls, value: dict[str, float]) -> dict[str, float]:
+        _known("indicator", value, INDICATORS)
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("min_scale values must be positive")
+        return value
+
+
+class TierSettings(StrictModel):
+    """``partners.tiers:`` the recommended tier (from the score, with hysteresis) and the action: upgrade, keep,
+    watch or eliminate (see :mod:`chanlib.analytics.partners.tiers`)."""
+
+    #: tier names, lowest first (the partners table's ``tier`` uses them)
+    names: list[str] = Field(default_factory=lambda: ["bronze", "silver", "gold", "platinum"])
+    #: the score from which each tier above the lowest is recommended (one per tier after the first, increasing)
+    thresholds: list[float] = Field(default_factory=lambda: [40.0, 55.0, 70.0])
+    #: hysteresis: a partner moves up only with a score at least this far above the next tier's threshold, and down
+    #: only this far below its own tier's, so a score moving by less than the band keeps the tier
+    band: float = Field(5.0, ge=0.0, le=50.0)
+    #: a partner scoring below this in each of the last ``watch_quarters`` quarters is put on watch
+    watch_score: float = Field(30.0, ge=0.0, le=100.0)
+    #: quarters in a row below ``watch_score`` before a partner is put on watch (1: on the first low quarter)
+    watch_quarters: int = Field(2, ge=1, le=12)
+    #: indicator -> the floor quoted in reasons with the quarters in a row below it ("target attainment 61%, 3rd
+    #: quarter below 80%")
+    floors: dict[str, float] = Field(default_factory=lambda: {
+        "growth": 0.0, "target_attainment": 0.8, "sell_through": 0.5, "compliance": 1.0})
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        if len(value) < 2 or len(set(value)) != len(value):
+            raise ValueError(f"at least two distinct tier names are needed, got {value}")
+        return value
+
+    @field_validator("floors")
+    @classmethod
+    def _floors(cls, value: dict[str, float]) -> dict[str, float]:
+        _known("indicator", value, INDICATORS)
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> TierSettings:
+        if len(self.thresholds) != len(self.names) - 1:
+            raise ValueError(f"{len(self.names)} tiers need {len(self.names) - 1} thresholds (one per tier above "
+                             f"{self.names[0]}), got {len(self.thresholds)}")
+        if any(b <= a for a, b in zip(self.thresholds, self.thresholds[1:])):
+            raise ValueError(f"tier thresholds must increase, got {self.thresholds}")
+        return self
+
+
+class RebateBand(StrictModel):
+    """One band of a rebate schedule: quarterly revenue from ``min`` (inclusive) up to ``max`` (exclusive; none: no
+    upper end) earns ``rate``."""
+
+    min: float = Field(ge=0.0)
+    max: float | None = None
+    rate: float = Field(ge=0.0, le=1.0)
+
+
+def _band_text(band: RebateBand) -> str:
+    return f"{band.min:,.2f} and up" if band.max is None else f"{band.min:,.2f} to {band.max:,.2f}"
+
+
+class IncentiveRule(StrictModel):
+    """A bonus or penalty: when ``indicator`` (a :data:`RULE_MEASURES` name) of a partner's quarter is
+    ``at_least`` (or ``below``) a value, ``amount`` + ``rate`` x basis is paid (bonus) or charged (penalty)."""
+
+    #: what the rule tests: an indicator or ``score``
+    indicator: str
+    #: the rule applies when the value is at least this ...
+    at_least: float | None = None
+    #: ... or when it is below this (give exactly one of the two)
+    below: float | None = None
+    #: share of the basis
+    rate: float = Field(0.0, ge=0.0)
+    #: a fixed amount on top
+    amount: float = Field(0.0, ge=0.0)
+    #: revenue: the quarter's revenue; shortfall: the minimum purchase minus the quarter's revenue (when positive)
+    basis: Literal["revenue", "shortfall"] = "revenue"
+
+    @model_validator(mode="after")
+    def _check(self) -> IncentiveRule:
+        _known("indicator", [self.indicator], RULE_MEASURES)
+        if (self.at_least is None) == (self.below is None):
+            raise ValueError(f"rule on {self.indicator}: give exactly one of at_least and below")
+        return self
+
+
+class IncentiveSettings(StrictModel):
+    """``partners.incentives:`` rebates, bonuses and penalties per partner and quarter (see
+    :mod:`chanlib.analytics.partners.incentives`)."""
+
+    #: tier -> channel -> rebate bands (``*``: any tier / any channel; the most specific schedule applies:
+    #: tier and channel, then tier, then channel, then ``*``/``*``); bands must not overlap; a gap pays nothing
+    rebates: dict[str, dict[str, list[RebateBand]]] = Field(default_factory=lambda: {
+        "*": {"*": [RebateBand(min=0, max=50_000, rate=0.0), RebateBand(min=50_000, max=150_000, rate=0.01),
+                    RebateBand(min=150_000, rate=0.02)]},
+        "gold": {"*": [RebateBand(min=0, max=50_000, rate=0.005), RebateBand(min=50_000, max=150_000, rate=0.015),
+                       RebateBand(min=150_000, rate=0.025)]},
+        "platinum": {"*": [RebateBand(min=0, max=50_000, rate=0.01), RebateBand(min=50_000, max=150_000, rate=0.02),
+                           RebateBand(min=150_000, rate=0.03)]}})
+    #: all: the whole quarter's revenue earns the rate of the band it reached; marginal: each band's rate applies to
+    #: the revenue inside that band
+    rebate_basis: Literal["all", "marginal"] = "all"
+    #: name -> bonus rule
+    bonuses: dict[str, IncentiveRule] = Field(default_factory=lambda: {
+        "target_met": IncentiveRule(indicator="target_attainment", at_least=1.0, rate=0.01)})
+    #: name -> penalty rule
+    penalties: dict[str, IncentiveRule] = Field(default_factory=lambda: {
+        "minimum_purchase_missed": IncentiveRule(indicator="compliance", below=1.0, rate=0.1, basis="shortfall")})
+
+    @field_validator("rebates")
+    @classmethod
+    def _bands(cls, value: dict[str, dict[str, list[RebateBand]]]) -> dict[str, dict[str, list[RebateBand]]]:
+        for tier, channels in value.items():
+            for channel, bands in channels.items():
+                where = f"rebates {tier}/{channel}"
+                if not bands:
+                    raise ValueError(f"{where}: no bands")
+                ordered = sorted(bands, key=lambda b: b.min)
+                for band in ordered:
+                    if band.max is not None and band.max <= band.min:
+                        raise ValueError(f"{where}: band {band.min:,.2f}-{band.max:,.2f} is empty (max <= min)")
+                for a, b in zip(ordered, ordered[1:]):
+                    if a.max is None or a.max > b.min:
+                        raise ValueError(f"{where}: bands {_band_text(a)} and {_band_text(b)} overlap")
+                channels[channel] = ordered
+        return value
+
+
+class TerminationRule(StrictModel):
+    """A termination condition: ``indicator`` (a :data:`RULE_MEASURES` name) below ``below`` for ``quarters``
+    complete quarters in a row, up to the latest."""
+
+    #: what is tested: an indicator or ``score``
+    indicator: str
+    #: the minimum
+    below: float
+    #: quarters in a row
+    quarters: int = Field(2, ge=1, le=40)
+
+    @field_validator("indicator")
+    @classmethod
+    def _indicator(cls, value: str) -> str:
+        _known("indicator", [value], RULE_MEASURES)
+        return value
+
+
+class ContractSettings(StrictModel):
+    """``partners.contracts:`` contracts ending soon, with a renew / renegotiate / let-expire recommendation, and
+    termination conditions (see :mod:`chanlib.analytics.partners.contracts`)."""
+
+    #: contracts ending within this many days after the as-of date (or already ended) need a decision
+    horizon_days: int = Field(90, ge=1, le=3650)
+    #: renew when the score is at least this and not falling
+    renew_score: float = Field(55.0, ge=0.0, le=100.0)
+    #: let expire when the score is below this (or the partner is to be eliminated); in between: renegotiate
+    let_expire_score: float = Field(35.0, ge=0.0, le=100.0)
+    #: the score's trend is its average change per quarter over this many quarters
+    trend_quarters: int = Field(4, ge=2, le=40)
+    #: a trend below this (score points per quarter) is falling: renegotiate rather than renew
+    falling_trend: float = -3.0
+    #: name -> termination condition; a partner meeting one is to be eliminated, with the evidence
+    termination: dict[str, TerminationRule] = Field(default_factory=lambda: {
+        "minimum_purchase": TerminationRule(indicator="compliance", below=1.0, quarters=3),
+        "low_score": TerminationRule(indicator="score", below=20.0, quarters=4)})
+
+    @model_validator(mode="after")
+    def _check(self) -> ContractSettings:
+        if self.let_expire_score > self.renew_score:
+            raise ValueError(f"let_expire_score ({self.let_expire_score:g}) must not exceed renew_score "
+                             f"({self.renew_score:g})")
+        return self
+
+
+class PartnerSettings(StrictModel):
+    """``partners:`` partner management: candidate screening, the scorecard, tiers, incentives and contracts (see
+    :mod:`chanlib.analytics.partners`)."""
+
+    screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
+    scorecard: ScorecardSettings = Field(default_factory=ScorecardSettings)
+    tiers: TierSettings = Field(default_factory=TierSettings)
+    incentives: IncentiveSettings = Field(default_factory=IncentiveSettings)
+    contracts: ContractSettings = Field(default_factory=ContractSettings)
+
+    @model_validator(mode="after")
+    def _check(self) -> PartnerSettings:
+        unknown = [t for t in self.incentives.rebates if t != "*" and t not in self.tiers.names]
+        if unknown:
+            raise ValueError(f"incentives.rebates: unknown tier {', '.join(map(repr, unknown))} (tiers: "
+                             f"{', '.join(self.tiers.names)}, or *)")
+        return self
+
+
+#: every alert rule (see :mod:`chanlib.analytics.alerts`): rule alerts on thresholds, then the statistical ones
+AlertRule = Literal["revenue_below_forecast", "target_missed", "margin_erosion", "partner_concentration",
+                    "weeks_of_supply_high", "weeks_of_supply_low", "channel_stuffing", "feedback_drop",
+                    "contract_ending", "channel_conflict", "price_gap", "level_shift", "point_anomaly"]
+ALERT_RULES: tuple[str, ...] = get_args(AlertRule)
+#: the severities, most severe first
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
+#: the hierarchy levels revenue_below_forecast checks by default
+DEFAULT_ALERT_NODES: tuple[HierarchyLevel, ...] = ("region", "channel")
+#: rule -> severity -> the smallest *excess* (how far past its threshold an alert is: 1 at the threshold, 2 twice as
+#: far; each rule defines it, see :mod:`chanlib.analytics.alerts.severity`) from which an alert has that severity
+DEFAULT_SEVERITY: dict[str, dict[str, float]] = {
+    "revenue_below_forecast": {"medium": 1.0, "high": 1.5, "critical": 2.5},
+    "target_missed": {"medium": 1.0, "high": 2.0},
+    "margin_erosion": {"medium": 1.0, "high": 2.0},
+    "partner_concentration": {"low": 1.0, "medium": 1.4, "high": 1.8},
+    "weeks_of_supply_high": {"low": 1.0, "medium": 1.5, "high": 2.0},
+    "weeks_of_supply_low": {"medium": 1.0, "high": 2.0},
+    "channel_stuffing": {"medium": 1.0, "high": 1.33, "critical": 2.0},
+    "feedback_drop": {"medium": 1.0, "high": 2.0},
+    "contract_ending": {"medium": 1.0, "high": 3.0, "critical": 12.0},
+    "channel_conflict": {"low": 1.0, "medium": 2.0},
+    "price_gap": {"low": 1.0, "medium": 1.33},
+    "level_shift": {"high": 1.0, "critical": 2.0},
+    "point_anomaly": {"medium": 1.0, "high": 1.5, "critical": 2.0},
+}
+#: rule -> the agreed response (the contingency plan a reader is pointed to)
+DEFAULT_RESPONSES: dict[str, str] = {
+    "revenue_below_forecast": "Review the month with the channel owner (orders, stock-outs, price changes); if the "
+                              "shortfall is confirmed, revise the forecast and start the channel's recovery plan "
+                              "within two weeks.",
+    "target_missed": "Hold a performance review with the channel owner: agree corrective actions (pipeline, "
+                     "promotions, partner support) with a date; escalate to the sales director if the next period "
+                     "misses too.",
+    "margin_erosion": "Check discounts, product mix and cost increases in the channel; tighten discount approval and "
+                      "renegotiate promotion funding or logistics costs.",
+    "partner_concentration": "Reduce the dependence on the largest partner: recruit or develop more partners in this "
+                             "region and channel, and secure the partner with a longer contract meanwhile.",
+    "weeks_of_supply_high": "Hold or reduce shipments to the partner and agree a sell-out plan (promotion, stock "
+                            "rotation or return) before the next order.",
+    "weeks_of_supply_low": "Check the stock-out risk with the partner, expedite replenishment and review the order "
+                           "plan.",
+    "channel_stuffing": "Hold shipments above sell-out; review incentives that reward sell-in and check the partner's "
+                        "stock and payment terms.",
+    "feedback_drop": "Read the recent comments, contact the channel owner and the partners concerned, fix the "
+                     "service issue and follow up with a customer survey.",
+    "contract_ending": "Decide on renewal now: review the partner's scorecard and record renew, renegotiate or let "
+                       "expire before the contract ends.",
+    "channel_conflict": "Clarify customer ownership with the channel owners: rules of engagement (territory, account "
+                        "assignment, pricing) between partner and direct sales.",
+    "price_gap": "Align prices across channels: check the low-priced channel's discounts and enforce the price "
+                 "policy with its partners.",
+    "level_shift": "Find the cause of the step change (a partner lost or won, a listing, a price change, a data "
+                   "feed) with the channel owner, then update plans and forecasts.",
+    "point_anomaly": "Check the day's data and orders for errors (duplicates, a missing upload, an outage); if the "
+                     "day is real, find its cause with the channel owner.",
+}
+
+
+class AlertSettings(StrictModel):
+    """``alerts:`` the early warnings each build raises (see :mod:`chanlib.analytics.alerts`): rule alerts on
+    thresholds, statistical alerts (level shifts, point anomalies), each with a severity from ``severity`` and the
+    response from ``responses``, and its state against the previous build (new, continuing, resolved).
+
+    A rule alert is raised while its condition holds at the latest complete period (``since``: the first period of
+    that run); a statistical alert while the date that fired lies within the last ``lookback_months``.
+    """
+
+    #: raise alerts at every store build (false: no Early warnings section, no alert tables)
+    enabled: bool = True
+    #: rule -> run it (a rule not listed runs); e.g. ``{price_gap: false}``
+    rules: dict[str, bool] = Field(default_factory=dict)
+    #: statistical alerts are raised for dates within this many trailing months (as of the last sale)
+    lookback_months: int = Field(3, ge=1, le=240)
+    #: revenue_below_forecast: the prediction-interval level whose lower bound an actual month must not fall below
+    #: (one of ``forecast.levels``)
+    forecast_level: int = Field(80, gt=0, lt=100)
+    #: revenue_below_forecast: the hierarchy levels checked (node ids like ``North`` and ``North/web_store``)
+    forecast_nodes: list[HierarchyLevel] = Field(default_factory=lambda: list(DEFAULT_ALERT_NODES), min_length=1)
+    #: target_missed: a period whose revenue is below this share of its target is a miss
+    target_attainment: float = Field(0.95, gt=0.0, le=2.0)
+    #: target_missed: ... and this many target periods missed in a row, up to the latest, raise the alert
+    target_periods: int = Field(3, ge=1, le=24)
+    #: margin_erosion: margin % of the last ``margin_months`` complete months this many points (0.03 = 3 points)
+    #: below the same months a year earlier
+    margin_drop: float = Field(0.03, gt=0.0, le=1.0)
+    #: margin_erosion: the months compared
+    margin_months: int = Field(3, ge=1, le=12)
+    #: partner_concentration: the largest partner's share of a region x channel's revenue over the trailing
+    #: ``periods.window_months`` from which the alert is raised
+    concentration_share: float = Field(0.5, gt=0.0, le=1.0)
+    #: weeks_of_supply_high / _low: a partner's stock on hand in weeks of its sell-out rate at or above / below
+    wos_high: float = Field(26.0, gt=0.0)
+    wos_low: float = Field(1.0, ge=0.0)
+    #: ... where the sell-out rate is the units sold over this many weeks before the stock date
+    wos_weeks: int = Field(13, ge=1, le=104)
+    #: channel_stuffing: a partner's sell-in units over the last ``stuffing_months`` complete months at least this
+    #: multiple of its sell-out units
+    stuffing_ratio: float = Field(1.5, gt=1.0)
+    stuffing_months: int = Field(3, ge=1, le=24)
+    #: feedback_drop: the score of the last ``feedback_months`` complete months against the
+    #: ``feedback_baseline_months`` before them
+    feedback_months: int = Field(3, ge=1, le=24)
+    feedback_baseline_months: int = Field(12, ge=1, le=60)
+    #: feedback_drop: the drop that raises the alert, in NPS points (0-10 integer scores) ...
+    feedback_drop_nps: float = Field(15.0, gt=0.0)
+    #: ... or in points of the mean score (other scores)
+    feedback_drop_mean: float = Field(0.5, gt=0.0)
+    #: feedback_drop: ... and at least this many standard errors of the difference (so a few answers do not alarm)
+    feedback_z: float = Field(2.0, ge=0.0)
+    #: feedback_drop: at least this many responses in the recent months
+    feedback_min_responses: int = Field(30, ge=1)
+    #: contract_ending: contracts ending within this many days after the as-of date with no renewal decision
+    #: (``partners.renewal_decision`` empty or absent); a contract that ended up to this many days ago counts while
+    #: the partner still sells
+    contract_days: int = Field(90, ge=1, le=3650)
+    #: channel_conflict: channel models (``channels.model``) of partner channels and of direct channels
+    partner_models: list[str] = Field(default_factory=lambda: ["franchise", "distributor", "marketplace"])
+    direct_models: list[str] = Field(default_factory=lambda: ["direct"])
+    #: channel_conflict: a partner channel's customer who also bought direct within this many days is shared ...
+    conflict_days: int = Field(30, ge=1, le=365)
+    #: ... and the alert is raised when shared customers are at least this share of the partner channel's customers
+    #: in a month, and at least ``conflict_min_customers``
+    conflict_share: float = Field(0.2, gt=0.0, le=1.0)
+    conflict_min_customers: int = Field(10, ge=1)
+    #: price_gap: a product's highest unit price across a region's channels at least this multiple of its lowest,
+    #: over the last ``price_months`` complete months
+    price_gap_ratio: float = Field(1.5, gt=1.0)
+    price_months: int = Field(3, ge=1, le=24)
+    #: price_gap: a channel's price counts only on at least this many units
+    price_min_units: float = Field(10.0, ge=1.0)
+    #: price_gap: channel models that sell at wholesale prices and are left out of the comparison
+    price_exclude_models: list[str] = Field(default_factory=lambda: ["distributor"])
+    #: point_anomaly: a day (a month in monthly data) whose robust z-score is at least this far below its expected
+    #: value (a fall), with its neighbours normal ...
+    point_z: float = Field(4.8, gt=0.0)
+    #: point_anomaly: ... or at least this far above it (a rise; None: ``point_z``). Partners' bursts make rises
+    #: more common than falls, so a higher value here trades a few spikes for fewer false ones
+    point_z_up: float | None = Field(None, gt=0.0)
+    #: ... and at least this many times (or at most 1/this of) the expected revenue
+    point_min_ratio: float = Field(2.0, gt=1.0)
+    #: point_anomaly: a partner's day counts at most this many times its 4-week average, and the partner with the
+    #: largest excess is left out of the day, so one partner's big order is not a channel's anomaly
+    point_cap: float = Field(4.0, gt=1.0)
+    #: point_anomaly: with at least this many series, a day on which most series move together (a promotion, a
+    #: holiday) is a calendar effect and is taken out before scoring (0: never)
+    calendar_min_series: int = Field(5, ge=0)
+    #: level_shift: months of history a series needs (complete months)
+    shift_min_months: int = Field(24, ge=6, le=600)
+    #: level_shift: the fewest months on each side of a change
+    shift_min_size: int = Field(3, ge=2, le=24)
+    #: level_shift: the change-point penalty in units of the series' noise variance x log(months) (higher: fewer)
+    shift_penalty: float = Field(4.0, gt=0.0)
+    #: level_shift: the smallest step in the level (0.25 = 25 %) that raises the alert
+    shift_min_change: float = Field(0.25, gt=0.0)
+    #: rule -> severity -> the smallest excess from which an alert has that severity (the most severe level reached
+    #: applies; a rule listed here replaces its default)
+    severity: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SEVERITY.items()})
+    #: rule -> the agreed response shown with its alerts (a rule listed here replaces its default)
+    responses: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RESPONSES))
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: dict[str, bool]) -> dict[str, bool]:
+        _known("alert rule", value, ALERT_RULES)
+        return value
+
+    @field_validator("severity")
+    @classmethod
+    def _severity(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        _known("alert rule", value, ALERT_RULES)
+        for rule, bounds in value.items():
+            _known(f"severity in severity.{rule}:", bounds, SEVERITIES)
+            if not bounds:
+                raise ValueError(f"severity.{rule}: give at least one severity")
+            ordered = [bounds[s] for s in reversed(SEVERITIES) if s in bounds]
+            if any(b < a for a, b in zip(ordered, ordered[1:])):
+                raise ValueError(f"severity.{rule}: a more severe level needs a larger excess, got {bounds}")
+        return {**{k: dict(v) for k, v in DEFAULT_SEVERITY.items()}, **value}
+
+    @field_validator("responses")
+    @classmethod
+    def _responses(cls, value: dict[str, str]) -> dict[str, str]:
+        _known("alert rule", value, ALERT_RULES)
+        return {**DEFAULT_RESPONSES, **value}
+
+    def runs(self, rule: str) -> bool:
+        """Whether ``rule`` is switched on."""
+        return self.enabled and self.rules.get(rule, True)
+
+    @property
+    def z_up(self) -> float:
+        """The z-score a rise must reach to be a point anomaly: ``point_z_up``, else ``point_z``."""
+        return self.point_z if self.point_z_up is None else self.point_z_up
 
 
 class TableSource(StrictModel):
@@ -378,6 +900,8 @@ class ReportSettings(StrictModel):
     #: regions with less than this share of the total revenue in the window are grouped as "Other" on the index
     #: (and get a short report of their own)
     min_region_share: float = Field(0.01, ge=0.0, lt=1.0)
+    #: feedback comments listed per channel in a region report (the most frequent, each with its count and mean score)
+    top_comments: int = Field(5, ge=1)
 
 
 class DisplaySettings(StrictModel):
@@ -407,7 +931,9 @@ class Params(StrictModel):
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
+    partners: PartnerSettings = Field(default_factory=PartnerSettings)
     forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -11,9 +11,9 @@ import pytest
 
 from chanlib.analytics import definitions, kpi
 from chanlib.analytics.segment import naming
-from chanlib.analytics.segment.cluster import MEAN_FEATURES, PartnerSegmenter
+from chanlib.analytics.segment.cluster import PartnerSegmenter
 from chanlib.analytics.segment.features import partner_features
-from chanlib.config import Params, SegmentSettings, load_params
+from chanlib.config import MEAN_FEATURES, Params, SegmentSettings, load_params
 from chanlib.report import narrative, sections
 from chanlib.report.html import external_references
 from chanlib.report.runner import render_definitions

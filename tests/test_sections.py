@@ -13,7 +13,7 @@ from chanlib.errors import DataError
 from chanlib.report import sections
 
 SECTIONS = ["title", "headline", "monthly", "mix", "channel_kpis", "product_fit", "regional_planning",
-            "period_evaluation", "outlook", "segments", "about"]
+            "period_evaluation", "outlook", "segments", "partners", "about"]
 
 
 def text_of(outputs: list) -> str:
@@ -77,6 +77,7 @@ def thin(make_store, tmp_path: Path):
     ("regional_planning", "the store has no market table"),
     ("outlook", "forecasting is switched off"),
     ("segments", "Segments are left out"),
+    ("partners", "Partners are left out"),
 ])
 def test_absent_input_becomes_a_one_line_note(thin, name: str, fragment: str) -> None:
     outputs = getattr(sections, name)(thin)

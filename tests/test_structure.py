@@ -6,10 +6,14 @@ Layers, lowest first (a module may import its own layer and the ones below it, n
     data        chanlib.config, chanlib.data.*
     analytics   chanlib.analytics.*
     build       chanlib.build
+    workbench   chanlib.workbench
     report      chanlib.report.*
     cli         chanlib.cli, chanlib.__main__
 
 Every import counts, also the ones inside functions and under ``TYPE_CHECKING``: a lazy import is still a dependency.
+The one exception is the notebook front door :func:`chanlib.open` (:data:`FRONT_DOORS`): the package imports
+``chanlib.workbench`` inside that function only, so ``import chanlib`` stays light; the package root sits in the
+foundation because every layer imports its ``__version__``.
 """
 from __future__ import annotations
 
@@ -25,9 +29,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data", ("chanlib.config", "chanlib.data")),
     ("analytics", ("chanlib.analytics",)),
     ("build", ("chanlib.build",)),
+    ("workbench", ("chanlib.workbench",)),
     ("report", ("chanlib.report",)),
     ("cli", ("chanlib.cli", "chanlib.__main__")),
 ]
+
+
+#: (module, function, imported module): lazy imports of a front door that the layer map allows, and only there
+FRONT_DOORS: set[tuple[str, str, str]] = {("chanlib", "open", "chanlib.workbench")}
 
 
 def module_name(path: Path) -> str:
@@ -55,7 +64,22 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
     me = module_name(path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     found: set[str] = set()
+    allowed = {(fn, target) for module, fn, target in FRONT_DOORS if module == me}
+    skip: set[int] = set()  # the front doors' imports: in their function, and for its type hints only
     for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            scope = node.name
+        elif isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            scope = "TYPE_CHECKING"
+        else:
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.ImportFrom) and any(
+                    inner.module == target and scope in (fn, "TYPE_CHECKING") for fn, target in allowed):
+                skip.add(id(inner))
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -134,6 +158,20 @@ def test_checker_catches_cycles_and_upward_imports() -> None:
     assert layer_of("chanlib.report.plots") > layer_of("chanlib.build") > layer_of("chanlib.analytics.segment")
     with pytest.raises(AssertionError, match="no layer"):
         layer_of("numpy")
+
+
+def test_front_door_is_the_only_lazy_upward_import() -> None:
+    """``chanlib.open`` imports the workbench lazily and nothing else in the package root reaches above the
+    foundation; importing chanlib loads neither pandas nor DuckDB."""
+    import subprocess
+    import sys
+
+    assert import_graph()["chanlib"] == set()
+    code = ("import sys, chanlib; "
+            "print(sorted(m for m in ('pandas', 'duckdb', 'chanlib.workbench') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert callable(__import__("chanlib").open)
 
 
 def test_no_workaround_modules() -> None:

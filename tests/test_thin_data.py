@@ -250,7 +250,7 @@ def test_a_region_with_only_returns_prints_no_growth_percentage(region) -> None:
     assert "returns exceeded sales" in text
     # it is far below 1% of the revenue: a short report, grouped as Other on the index
     for section in ("mix", "channel_kpis", "product_fit", "regional_planning", "period_evaluation", "outlook",
-                    "segments"):
+                    "segments", "partners"):
         assert [o.data for o in getattr(sections, section)(back)] == [OMITTED_SECTION], section
     assert back.short and not region("Big").short
     assert "A short report" in text

@@ -42,12 +42,12 @@ import pandas as pd
 if TYPE_CHECKING:
     from chanlib.config import Params
 
-Kind = Literal["money", "percent", "points", "number", "weeks", "days", "score", "index"]
+Kind = Literal["money", "percent", "points", "number", "weeks", "days", "score", "index", "ratio", "category"]
 
 #: kind -> the unit a reader sees
 UNITS: dict[str, str] = {
     "money": "currency", "percent": "%", "points": "percentage points", "number": "count", "weeks": "weeks",
-    "days": "days", "score": "score", "index": "index (0 to 1)",
+    "days": "days", "score": "score", "index": "index (0 to 1)", "ratio": "ratio", "category": "category",
 }
 
 
@@ -72,7 +72,9 @@ class Definition:
 # "{margin}" in a label or text is the margin's name: "gross margin", or "profit" when the export gives profit
 _SALES, _PARTNERS, _TARGETS = "Sales", "Partners", "Targets and channel costs"
 _STOCK, _FEEDBACK, _MARKET = "Partner stock", "Customer feedback", "Market and planning"
+_CUSTOMERS = "Customers"
 _FIT, _EVALUATION, _SEGMENTS, _FORECAST = "Product fit", "Period evaluation", "Partner segments", "Forecast"
+_SCORECARD = "Partner scorecard, tiers and incentives"
 
 _ENTRIES: tuple[Definition, ...] = (
     # -- sales -------------------------------------------------------------------------------------------------------
@@ -123,6 +125,10 @@ _ENTRIES: tuple[Definition, ...] = (
                "have a target", "percent", _TARGETS, "left out without a targets table"),
     Definition("projected_attainment", "Projected attainment", "revenue of a running period scaled to its full "
                "length (revenue × days in period ÷ days elapsed) ÷ target", "percent", _TARGETS),
+    Definition("projected_revenue", "Projected revenue", "revenue of a running period so far (in the months that "
+               "have a target) × days in the period ÷ days elapsed: the period's revenue if the rest of it sells at "
+               "the same daily rate; a complete period's revenue", "money", _TARGETS,
+               "a straight line: it ignores seasonality within the period"),
     Definition("channel_costs", "Channel costs", "sum of the costs table's amounts (every cost type: marketing, "
                "incentives, ...)", "money", _TARGETS, "left out without a costs table"),
     Definition("cost_to_serve", "Cost to serve", "channel costs ÷ revenue", "percent", _TARGETS),
@@ -158,11 +164,39 @@ _ENTRIES: tuple[Definition, ...] = (
                _FEEDBACK),
     Definition("feedback_responses", "Responses (n)", "number of feedback responses behind the score", "number",
                _FEEDBACK),
+    Definition("comment_responses", "Times given", "number of feedback responses in the window with the comment "
+               "(spelling, case and spaces aside)", "number", _FEEDBACK),
+    Definition("comment_share", "Share of the channel's comments", "responses with the comment ÷ responses with any "
+               "comment in the channel", "percent", _FEEDBACK),
+    Definition("comment_mean_score", "Mean score", "the mean feedback score of the responses with the comment",
+               "score", _FEEDBACK),
+    # -- customers (RFM: chanlib.analytics.segment.customers) ----------------------------------------------------
+    Definition("customers", "Customers", "distinct customer ids with sales, each counted in the channel of most of "
+               "its revenue in the region", "number", _CUSTOMERS, "left out when the sales have no customer id"),
+    Definition("repeat_customer_share", "Repeat buyers", "customers with at least two orders ÷ customers",
+               "percent", _CUSTOMERS, "orders over all the data; a customer without order ids orders once a day"),
+    Definition("one_off_share", "One-off buyers", "customers with a single order ÷ customers", "percent",
+               _CUSTOMERS),
+    Definition("repeat_revenue_share", "Revenue from repeat buyers", "revenue of customers with at least two orders "
+               "÷ revenue of all customers", "percent", _CUSTOMERS),
+    Definition("orders_per_customer", "Orders per customer", "orders ÷ customers", "ratio", _CUSTOMERS),
+    Definition("revenue_per_customer", "Revenue per customer", "the customers' revenue in the region ÷ customers",
+               "money", _CUSTOMERS),
+    Definition("median_recency_days", "Days since last order (median)", "the median over customers of the days "
+               "from the customer's last order to the last sale date", "days", _CUSTOMERS),
     # -- market and planning -----------------------------------------------------------------------------------------
     Definition("market_size", "Market size", "sum of the market table's market size", "money", _MARKET),
     Definition("market_share", "Market share", "revenue ÷ market size", "percent", _MARKET),
     Definition("market_share_change", "Market share change", "market share − market share of the period before",
                "points", _MARKET, signed=True),
+    Definition("market_share_change_yoy", "Market share change vs last year", "market share − market share of the "
+               "same period a year earlier", "points", _MARKET, "n/a when the market table or the sales do not "
+               "reach back to it", signed=True),
+    Definition("competitor_sales", "Competitor sales", "sum of the market table's competitor sales", "money", _MARKET),
+    Definition("competitor_share", "Competitor share", "competitor sales ÷ market size", "percent", _MARKET,
+               "left out when the market table has no competitor_sales column"),
+    Definition("competitor_share_change_yoy", "Competitor share change vs last year", "competitor share − competitor "
+               "share of the same period a year earlier", "points", _MARKET, signed=True),
     Definition("penetration", "Penetration", "the channel's revenue ÷ the size of the market it is measured against",
                "percent", _MARKET, "a channel is measured against the market it serves (the channels table's market, "
                "e.g. domestic or cross-border, sized by the market table's rows for it), else against the whole "
@@ -225,6 +259,51 @@ _ENTRIES: tuple[Definition, ...] = (
     Definition("partner_share", "Share of partners", "the segment's partners ÷ all partners", "percent", _SEGMENTS),
     Definition("partner_revenue_share", "Share of revenue", "the segment's revenue ÷ all partners' revenue",
                "percent", _SEGMENTS),
+    # -- partner scorecard, tiers and incentives (chanlib.analytics.partners; settings: partners.*) ----------------
+    Definition("scorecard_growth", "Growth (scorecard)", "the partner's revenue over the last four quarters ÷ its "
+               "revenue over the same quarters a year earlier − 1, capped (partners.scorecard.window_quarters, "
+               "growth_cap)", "percent", _SCORECARD, "n/a for a partner younger than that or on a base below "
+               "periods.min_growth_base", signed=True),
+    Definition("scorecard_target_attainment", "Target attainment (scorecard)", "the partner's revenue ÷ its "
+               "allocated target over the last four quarters; each quarter's region × channel target is allocated "
+               "by the partner's share of the cell's revenue in the same quarter a year earlier", "percent",
+               _SCORECARD, "an allocation: targets are set per region and channel, not per partner"),
+    Definition("scorecard_margin", "{Margin_pct} (scorecard)", "the partner's {margin} ÷ its revenue over the last "
+               "four quarters", "percent", _SCORECARD),
+    Definition("scorecard_sell_through", "Sell-through (scorecard)", "units the partner sold over the last four "
+               "quarters ÷ (those units + its stock on hand at the quarter's last count)", "percent", _SCORECARD),
+    Definition("scorecard_feedback", "Feedback (scorecard)", "the mean score of the partner's feedback responses "
+               "over the last four quarters", "score", _SCORECARD,
+               "n/a with fewer than partners.scorecard.min_responses responses"),
+    Definition("scorecard_compliance", "Minimum purchase met", "the quarter's revenue ÷ the partner's minimum "
+               "purchase commitment per quarter (partners.min_purchase), at most 100%", "percent", _SCORECARD,
+               "below 100%: the minimum was missed"),
+    Definition("indicator_points", "Points", "100 × Φ(z), z = (the partner's value − its peers' median) ÷ "
+               "max(interquartile range ÷ 1.349, partners.scorecard.min_scale), clipped to ±3; peers: the partners "
+               "of its region × channel (its channel across regions, or all partners, when fewer than "
+               "partners.scorecard.min_peers)", "score", _SCORECARD,
+               "50 = the peers' median, 84 about one spread above it, 16 one below"),
+    Definition("partner_score", "Partner score", "the weighted mean of the partner's points "
+               "(partners.scorecard.weights) over the indicators it has a value for, from 0 to 100", "score",
+               _SCORECARD, "n/a when those carry less than partners.scorecard.min_weight of the weights"),
+    Definition("recommended_tier", "Recommended tier", "the highest tier whose threshold (partners.tiers.thresholds) "
+               "the score reaches, with hysteresis: up only when the score clears a threshold by the band, down "
+               "only when it falls more than the band below the current tier's", "category", _SCORECARD,
+               "mis-tiered: the recommended tier differs from the current one"),
+    Definition("partner_action", "Action", "eliminate: a termination condition is met (partners.contracts."
+               "termination); watch: the score was below partners.tiers.watch_score in each of the last "
+               "watch_quarters quarters; upgrade: the recommended tier is above the current one; keep: otherwise",
+               "category", _SCORECARD),
+    Definition("rebate", "Rebate", "the quarter's revenue × the rate of the band it reached in the partner's "
+               "schedule (tier × channel, partners.incentives.rebates); marginal: each band's rate on the revenue "
+               "inside it", "money", _SCORECARD),
+    Definition("incentive_total", "Net incentive cost", "rebates + bonuses − penalties", "money", _SCORECARD),
+    Definition("incentive_roi", "Incentive ROI", "(the partner's gross margin in the quarter − its gross margin in "
+               "the same quarter a year earlier) ÷ (rebates + bonuses paid)", "ratio", _SCORECARD,
+               "a before/after comparison with the partner's own baseline, not proof the incentive caused it"),
+    Definition("candidate_score", "Candidate score", "the weighted mean (partners.screening.weights) of the "
+               "candidate's attributes on 0-100 scales (partners.screening.scales)", "score", _SCORECARD,
+               "a candidate failing a gate (partners.screening.gates, require_qualified) is never ranked"),
     # -- forecast ----------------------------------------------------------------------------------------------------
     Definition("smape", "sMAPE", "symmetric mean absolute percentage error: the mean of |actual − forecast| ÷ "
                "((|actual| + |forecast|) ÷ 2), in % (0 is perfect, 200 the worst)", "percent", _FORECAST),

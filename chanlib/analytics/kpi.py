@@ -170,6 +170,59 @@ def channel_mix(data: Tables, window_months: int = 12) -> pd.DataFrame:
     return frame
 
 
+def trailing_growth(data: Tables, by: tuple[str, ...] | list[str] = ("region", "channel"), window_months: int = 12,
+                    slack_days: int = periods.COVERAGE_SLACK_DAYS) -> pd.DataFrame:
+    """Revenue per group of sales columns ``by`` over the headline's trailing window and the same window a year
+    earlier, its change and growth: :func:`headline`'s window and coverage rules for any grouping (``by=("region",)``
+    gives the headline's revenue, revenue_prev_year and growth_yoy).
+
+    Columns: *by, window_start, window_end, revenue, revenue_prev_year, change, growth_yoy, months_with_sales,
+    months_prev_year. A group that sold in either window has a row; one without sales in a window has revenue 0 there.
+    When the data do not cover the earlier window the earlier revenue, months, change and growth are ``NaN``; growth is
+    ``NaN`` (never infinite) where the earlier revenue is not positive.
+
+    >>> sales = pd.DataFrame({"date": pd.to_datetime(["2024-06-30", "2025-06-30", "2025-06-30", "2024-06-30"]),
+    ...                       "region": "E", "channel": ["web", "web", "shop", "fax"], "revenue": [100.0, 150.0,
+    ...                                                                                             40.0, 10.0]})
+    >>> g = trailing_growth({"sales": sales}, window_months=12, slack_days=400)
+    >>> g[["channel", "revenue", "revenue_prev_year", "change", "growth_yoy"]].values.tolist()
+    [['fax', 0.0, 10.0, -10.0, -1.0], ['shop', 40.0, 0.0, 40.0, nan], ['web', 150.0, 100.0, 50.0, 0.5]]
+    """
+    con = as_connection(data)
+    keys = list(by)
+    cols = sales_columns(con)
+    missing = [k for k in keys if k not in cols]
+    if missing:
+        raise DataError(f"trailing_growth: the sales table has no {', '.join(missing)} column")
+    first, as_of = store.date_bounds(con)
+    cur = periods.trailing_window(as_of, window_months)
+    prev = periods.year_earlier(cur)
+    group = ", ".join(_q(k) for k in keys)
+    sql = f"""
+    WITH flagged AS (
+        SELECT s.*, s.date BETWEEN $cs AND $ce AS cur, s.date BETWEEN $ps AND $pe AS prev FROM sales s
+        WHERE s.date BETWEEN $ps AND $ce
+    )
+    SELECT {group}{", " if keys else ""}CAST($cs AS DATE) AS window_start, CAST($ce AS DATE) AS window_end,
+           coalesce(sum(revenue) FILTER (WHERE cur), 0) AS revenue,
+           coalesce(sum(revenue) FILTER (WHERE prev), 0) AS revenue_prev_year,
+           count(DISTINCT date_trunc('month', date)) FILTER (WHERE cur) AS months_with_sales,
+           count(DISTINCT date_trunc('month', date)) FILTER (WHERE prev) AS months_prev_year
+    FROM flagged {f"GROUP BY {group} ORDER BY {group}" if keys else ""}
+    """
+    frame = con.execute(sql, {"cs": cur[0].date(), "ce": cur[1].date(), "ps": prev[0].date(),
+                              "pe": prev[1].date()}).df()
+    for col in ("revenue", "revenue_prev_year", "months_with_sales", "months_prev_year"):
+        frame[col] = frame[col].astype("float64")
+    if not periods.covered(first, prev[0], slack_days):
+        frame[["revenue_prev_year", "months_prev_year"]] = float("nan")
+    frame["change"] = frame["revenue"] - frame["revenue_prev_year"]
+    base = frame["revenue_prev_year"]
+    frame["growth_yoy"] = (frame["revenue"] / base.where(base > 0) - 1).astype("float64")
+    return frame[[*keys, "window_start", "window_end", "revenue", "revenue_prev_year", "change", "growth_yoy",
+                  "months_with_sales", "months_prev_year"]].reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # The KPI engine: any grouping, any period, every KPI whose inputs exist.
 # --------------------------------------------------------------------------------------------------------------------

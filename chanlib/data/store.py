@@ -66,7 +66,8 @@ def fingerprint(params: Params) -> dict[str, Any]:
         inputs[name] = {"path": str(path), "size": stat.st_size if stat else None,
                         "mtime_ns": stat.st_mtime_ns if stat else None}
     shaping = params.model_dump(mode="json", include={"tables", "validation", "currency", "seed", "periods", "fit",
-                                                      "planning", "evaluation", "forecast", "segment"})
+                                                      "planning", "evaluation", "forecast", "segment",
+                                                      "alerts", "partners"})
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
     return {"inputs": inputs, "params_sha256": digest, "chanlib": __version__, "code_sha256": code_digest()}
 
@@ -83,9 +84,13 @@ def code_digest() -> str:
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, params: Params, quality: Any) -> None:
-    """Record the fingerprint and the data-quality summary in the store being built."""
+    """Record the fingerprint, the data-quality summary and when it was built (UTC, ISO 8601) in the store being
+    built."""
+    import datetime as dt
+
     meta = {"fingerprint": fingerprint(params), "currency": params.currency, "name": params.name,
-            "quality": quality.to_frame().to_dict(orient="records")}
+            "quality": quality.to_frame().to_dict(orient="records"),
+            "built": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     con.execute(f"CREATE OR REPLACE TABLE {META_TABLE} (key VARCHAR, value VARCHAR)")
     con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?)", [[k, json.dumps(v)] for k, v in meta.items()])
 

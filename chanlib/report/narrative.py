@@ -22,8 +22,7 @@ import math
 import pandas as pd
 
 from chanlib.analytics import definitions
-from chanlib.analytics.segment.cluster import MEAN_FEATURES
-from chanlib.config import PeriodSettings
+from chanlib.config import MEAN_FEATURES, PeriodSettings
 from chanlib.periods import Periods
 
 
@@ -775,7 +774,7 @@ PROFILE_TOTALS = ("share", "revenue_share")
 
 def profile_statistic(column: str) -> str:
     """How a profile shows a feature over a segment's partners: ``mean`` for
-    :data:`chanlib.analytics.segment.cluster.MEAN_FEATURES`, else ``median`` (what the profile computes)."""
+    :data:`chanlib.config.MEAN_FEATURES`, else ``median`` (what the profile computes)."""
     return "mean" if column in MEAN_FEATURES else "median"
 
 
@@ -848,3 +847,367 @@ def segment_sentence(sizes: pd.DataFrame, region: str) -> str:
     return (f"{esc(region)} has {n} partner{'s' if n != 1 else ''} in {len(sizes)} segment"
             f"{'s' if len(sizes) != 1 else ''}; {what} comes from the {int(top['partners'])} partner(s) of segment "
             f"**{int(top['segment_id'])} · {esc(top['segment_name'])}**.")
+
+
+# -- the overview of all regions (chanlib.report.overview) ---------------------------------------------------------
+
+def league_sentence(league: pd.DataFrame, currency: str) -> str:
+    """The league table in one sentence: the largest region, its share, and the fastest grower among the regions
+    whose growth is shown (``league``: region, revenue, share, growth with NaN where it is not shown; escaped).
+
+    >>> f = pd.DataFrame({"region": ["North", "South & Co"], "revenue": [3000.0, 1000.0], "share": [0.75, 0.25],
+    ...                   "growth": [0.05, 0.2]})
+    >>> league_sentence(f, "EUR")
+    '**North** sold the most, EUR 3,000 (75.0% of all regions); **South &amp; Co** grew fastest, +20.0%.'
+    """
+    if league.empty:
+        return "No region has sales in the window."
+    top = league.sort_values(["revenue", "region"], ascending=[False, True]).iloc[0]
+    text = (f"**{esc(top['region'])}** sold the most, {money(top['revenue'], currency)} "
+            f"({percent(top['share'], signed=False)} of all regions)")
+    shown = league[league["growth"].notna()]
+    if shown.empty:
+        return text + "; no region has enough history a year earlier for a growth figure."
+    fast = shown.sort_values(["growth", "region"], ascending=[False, True]).iloc[0]
+    return text + f"; **{esc(fast['region'])}** grew fastest, {percent(fast['growth'])}."
+
+
+def movers_sentence(up: pd.DataFrame, down: pd.DataFrame, currency: str) -> str:
+    """The largest rise and fall of revenue among region x channel cells (``up``/``down``: region, channel as
+    display names, change; largest first; escaped).
+
+    >>> up = pd.DataFrame({"region": ["N"], "channel": ["Web"], "change": [1200.0]})
+    >>> down = pd.DataFrame({"region": ["S"], "channel": ["Shops"], "change": [-300.0]})
+    >>> movers_sentence(up, down, "EUR")
+    'The largest rise: **N · Web**, +EUR 1,200; the largest fall: **S · Shops**, -EUR 300.'
+    """
+    parts = []
+    for what, frame in (("rise", up), ("fall", down)):
+        if not frame.empty:
+            row = frame.iloc[0]
+            parts.append(f"the largest {what}: **{esc(row['region'])} · {esc(row['channel'])}**, "
+                         f"{_signed_money(float(row['change']), currency)}")
+    if not parts:
+        return "No region and channel changed its revenue against the same months a year earlier."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def next_quarter_sentence(frame: pd.DataFrame, currency: str, period_label: str, base_label: str,
+                          cutoff: object) -> str:
+    """The forecast of the next quarter for all regions together and its change on the same quarter a year
+    earlier (``frame``: region, forecast, base with NaN where unknown; escaped).
+
+    >>> f = pd.DataFrame({"region": ["N", "S"], "forecast": [1100.0, 900.0], "base": [1000.0, 1000.0]})
+    >>> next_quarter_sentence(f, "EUR", "2026 Q1", "2025 Q1", "2025-12-31")
+    'With sales up to 2025-12-31, all regions together are forecast to sell **EUR 2,000** in 2026 Q1, +0.0% on 2025 Q1.'
+    """
+    total, base = float(frame["forecast"].sum()), float(frame["base"].sum(min_count=len(frame)))
+    change = (f", {percent(total / base - 1)} on {esc(base_label)}" if not _missing(base) and base > 0
+              else f" (no complete {esc(base_label)} to compare with)")
+    return (f"With sales up to {esc(cutoff)}, all regions together are forecast to sell **{money(total, currency)}** "
+            f"in {esc(period_label)}{change}.")
+
+
+# -- partners (chanlib.analytics.partners) --------------------------------------------------------------------------
+
+def partners_sentence(actions: dict[str, int], region: str, quarter_label: str, mis_tiered: int) -> str:
+    """What the region's partner scorecard asks for (``actions``: action -> number of partners; escaped).
+
+    >>> partners_sentence({"eliminate": 2, "watch": 3, "upgrade": 1, "keep": 14}, "North", "2025 Q4", 6)
+    'In 2025 Q4, **North** has 20 scored partners: **2 to eliminate**, **3 on watch**, 1 up for an upgrade and 14 to \
+keep. 6 sit in a tier their score does not support (mis-tiered).'
+    """
+    n = sum(actions.values())
+    parts = []
+    for action, words, bold in (("eliminate", "to eliminate", True), ("watch", "on watch", True),
+                                ("upgrade", "up for an upgrade", False), ("keep", "to keep", False)):
+        k = actions.get(action, 0)
+        if k:
+            text = f"{k} {words}"
+            parts.append(f"**{text}**" if bold else text)
+    listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "none"
+    tier = ("Every partner sits in the tier its score supports." if not mis_tiered else
+            f"{mis_tiered} sit{'s' if mis_tiered == 1 else ''} in a tier their score does not support (mis-tiered).")
+    return (f"In {esc(quarter_label)}, **{esc(region)}** has {n} scored partner{'s' if n != 1 else ''}: {listed}. "
+            f"{tier}")
+
+
+def incentive_sentence(summary: dict[str, float], currency: str, quarter_label: str) -> str:
+    """Incentive cost and ROI of a quarter (``summary``: :func:`chanlib.analytics.partners.incentives.summary`).
+
+    >>> incentive_sentence({"rebate": 1000.0, "bonus": 500.0, "penalty": 200.0, "total": 1300.0, "paid": 1500.0,
+    ...                     "incremental_margin": 3000.0, "roi": 2.0}, "EUR", "2025 Q4")
+    'In 2025 Q4 partners earned **EUR 1,500** in rebates (EUR 1,000) and bonuses (EUR 500), less EUR 200 in \
+penalties: a net incentive cost of **EUR 1,300**. Against their own baseline (the same quarter a year earlier) the \
+paid partners added EUR 3,000 of gross margin: an incentive ROI of **2.00**.'
+    """
+    text = (f"In {esc(quarter_label)} partners earned **{money(summary['paid'], currency)}** in rebates "
+            f"({money(summary['rebate'], currency)}) and bonuses ({money(summary['bonus'], currency)}), less "
+            f"{money(summary['penalty'], currency)} in penalties: a net incentive cost of "
+            f"**{money(summary['total'], currency)}**.")
+    if _missing(summary.get("roi")):
+        return text + " The incentive ROI needs partners that were paid and sold a year earlier: none here."
+    return (text + " Against their own baseline (the same quarter a year earlier) the paid partners added "
+            f"{money(summary['incremental_margin'], currency)} of gross margin: an incentive ROI of "
+            f"**{float(summary['roi']):.2f}**.")
+
+
+def contracts_sentence(ending: int, ended: int, terminate: int, undecided: int, horizon_days: int) -> str:
+    """How many contracts need a decision (escaped; counts only).
+
+    >>> contracts_sentence(3, 1, 2, 2, 90)
+    '3 contracts end within 90 days and 1 has ended; 2 of them have no renewal decision recorded. 2 partners meet a \
+termination condition.'
+    """
+    if not (ending or ended or terminate):
+        return f"No contract ends within {horizon_days} days, and no partner meets a termination condition."
+    parts = []
+    if ending or ended:
+        due = (f"{ending} contract{'s' if ending != 1 else ''} end{'s' if ending == 1 else ''} within {horizon_days} "
+               f"days" if ending else "")
+        gone = f"{ended} ha{'s' if ended == 1 else 've'} ended" if ended else ""
+        text = " and ".join(p for p in (due, gone) if p)
+        text = text[0].upper() + text[1:]
+        if undecided:
+            text += f"; {undecided} of them ha{'s' if undecided == 1 else 've'} no renewal decision recorded"
+        parts.append(text + ".")
+    if terminate:
+        parts.append(f"{terminate} partner{'s' if terminate != 1 else ''} meet{'s' if terminate == 1 else ''} a "
+                     "termination condition.")
+    return " ".join(parts)
+
+
+def shortlist_sentence(ranked: int, rejected: int, region: str) -> str:
+    """The region's candidate shortlist in one sentence (escaped).
+
+    >>> shortlist_sentence(4, 2, "North")
+    '**North** has 6 candidate partners: 4 pass every gate and are ranked, 2 fail a gate and are not ranked, whatever \
+their score.'
+    """
+    n = ranked + rejected
+    if not n:
+        return f"**{esc(region)}** has no candidate partners."
+    return (f"**{esc(region)}** has {n} candidate partner{'s' if n != 1 else ''}: {ranked} pass every gate and "
+            f"{'are' if ranked != 1 else 'is'} ranked, {rejected} fail{'s' if rejected == 1 else ''} a gate and "
+            f"{'are' if rejected != 1 else 'is'} not ranked, whatever their score.")
+
+
+#: what each alert rule is called in a report (``chanlib.config.ALERT_RULES``)
+ALERT_RULE_LABELS: dict[str, str] = {
+    "revenue_below_forecast": "Revenue below forecast", "target_missed": "Target missed",
+    "margin_erosion": "Margin erosion", "partner_concentration": "Partner concentration",
+    "weeks_of_supply_high": "Overstock (weeks of supply)", "weeks_of_supply_low": "Stock-out risk (weeks of supply)",
+    "channel_stuffing": "Channel stuffing", "feedback_drop": "Feedback drop", "contract_ending": "Contract ending",
+    "channel_conflict": "Channel conflict", "price_gap": "Price gap across channels", "level_shift": "Level shift",
+    "point_anomaly": "Anomaly",
+}
+
+
+def alert_rule_label(rule: object) -> str:
+    """A reader's name for an alert rule.
+
+    >>> alert_rule_label("point_anomaly"), alert_rule_label("something_new")
+    ('Anomaly', 'Something new')
+    """
+    key = str(rule)
+    return ALERT_RULE_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def alerts_sentence(alerts: pd.DataFrame, region: str) -> str:
+    """The region's alerts in one sentence: new ones (by severity), continuing and resolved (escaped).
+
+    >>> frame = pd.DataFrame({"state": ["new", "new", "continuing", "resolved"],
+    ...                       "severity": ["critical", "medium", "high", "low"]})
+    >>> alerts_sentence(frame, "North & South")
+    '**North &amp; South**: **2 new alerts** since the last report (1 critical, 1 medium), 1 continuing and 1 resolved.'
+    >>> alerts_sentence(frame.iloc[0:0], "North")
+    '**North**: no alert is raised: every rule that could be checked is within its threshold.'
+    """
+    if alerts.empty:
+        return f"**{esc(region)}**: no alert is raised: every rule that could be checked is within its threshold."
+    states = alerts["state"].value_counts().to_dict()
+    new = alerts[alerts["state"] == "new"]
+    by = new["severity"].value_counts().to_dict()
+    severities = ", ".join(f"{by[s]} {s}" for s in ("critical", "high", "medium", "low") if by.get(s))
+    head = (f"**{_count(len(new), 'new alert')}** since the last report ({severities})" if len(new)
+            else "no new alert since the last report")
+    rest = [f"{states.get(s, 0)} {s}" for s in ("continuing", "resolved") if states.get(s)]
+    tail = (", " + " and ".join(rest)) if rest else ""
+    return f"**{esc(region)}**: {head}{tail}."
+
+
+def alerts_left_out_sentence(left_out: dict[str, str]) -> str:
+    """Which rules could not be checked, and why (escaped); empty when all ran.
+
+    >>> alerts_left_out_sentence({"feedback_drop": "the store has no feedback table"})
+    'Not checked: feedback drop (the store has no feedback table).'
+    """
+    if not left_out:
+        return ""
+    parts = [f"{alert_rule_label(rule).lower()} ({esc(why)})" for rule, why in left_out.items()]
+    return "Not checked: " + "; ".join(parts) + "."
+
+
+# -- surfaced results (issue 12): customers by channel, run rate to target, market share, feedback comments ----------
+
+#: Markdown (and notebook math) punctuation that free text has backslash-escaped inside a sentence
+_MARKDOWN_PUNCTUATION = frozenset("\\`*_[]()!|~$#")
+
+
+def esc_text(value: object) -> str:
+    r"""Free text from outside (a customer's comment) for a Markdown sentence: white space runs as one space, Markdown
+    punctuation backslash-escaped (no emphasis, link, code or math), then HTML-escaped (:func:`esc`), so it reads as
+    typed and is never markup.
+
+    >>> print(esc_text("Great *service* <3  [me](javascript:x) $5"))
+    Great \*service\* &lt;3 \[me\]\(javascript:x\) \$5
+    """
+    text = " ".join(str(value).split())
+    return esc("".join(f"\\{c}" if c in _MARKDOWN_PUNCTUATION else c for c in text))
+
+
+def customers_sentence(frame: pd.DataFrame, region: str, min_customers: int = 20) -> str:
+    """Which channels bring loyal customers and which bring one-off buyers (escaped). ``frame``: a row per channel
+    (display names) with customers, repeat_customer_share, one_off_share and orders_per_customer; only channels with
+    at least ``min_customers`` customers are named.
+
+    >>> f = pd.DataFrame({"channel": ["Web", "Shop & Co"], "customers": [40, 20],
+    ...                   "repeat_customer_share": [0.75, 0.25], "one_off_share": [0.25, 0.75],
+    ...                   "orders_per_customer": [2.5, 1.3]})
+    >>> print(customers_sentence(f, "North"))  # doctest: +NORMALIZE_WHITESPACE
+    **60 customers** bought in **North**; **58.3%** of them ordered more than once. **Web** brings the most loyal
+    customers: 75.0% repeat buyers, 2.5 orders each on average; **Shop &amp; Co** the most one-off buyers: 75.0%
+    ordered only once.
+    """
+    total = float(frame["customers"].sum())
+    repeat = float((frame["repeat_customer_share"] * frame["customers"]).sum() / total) if total else float("nan")
+    text = (f"**{number(total)} customer{'s' if total != 1 else ''}** bought in **{esc(region)}**; "
+            f"**{percent(repeat, signed=False)}** of them ordered more than once.")
+    ranked = frame[frame["customers"] >= min_customers]
+    if len(frame) < 2:
+        return text
+    if len(ranked) < 2:
+        return text + (f" Too few customers to compare channels: naming one needs at least {min_customers} "
+                       "customers in each of two channels.")
+    loyal = ranked.sort_values(["repeat_customer_share", "customers"], ascending=False).iloc[0]
+    one_off = ranked.sort_values(["one_off_share", "customers"], ascending=False).iloc[0]
+    if loyal["channel"] == one_off["channel"]:
+        return text + f" The channels bring repeat buyers alike ({percent(loyal['repeat_customer_share'], False)})."
+    return text + (f" **{esc(loyal['channel'])}** brings the most loyal customers: "
+                   f"{percent(loyal['repeat_customer_share'], signed=False)} repeat buyers, "
+                   f"{float(loyal['orders_per_customer']):.1f} orders each on average; **{esc(one_off['channel'])}** "
+                   f"the most one-off buyers: {percent(one_off['one_off_share'], signed=False)} ordered only once.")
+
+
+def run_rate_sentence(frame: pd.DataFrame, region: str, period_label: str, currency: str, running: bool,
+                      elapsed: int, length: int, as_of: pd.Timestamp) -> str:
+    """The region's run-rate projection against target for one quarter (escaped). ``frame``: a row per channel
+    with a target (display names): target_revenue, targeted_revenue (revenue so far), projected_revenue and
+    projected_attainment (:func:`chanlib.analytics.kpi.kpi_table`). ``running``: the quarter is not over; ``elapsed``
+    of ``length`` days have passed, up to ``as_of``.
+
+    >>> f = pd.DataFrame({"channel": ["Web", "Shop"], "target_revenue": [1000.0, 1000.0],
+    ...                   "targeted_revenue": [600.0, 300.0], "projected_revenue": [1200.0, 600.0],
+    ...                   "projected_attainment": [1.2, 0.6]})
+    >>> print(run_rate_sentence(f, "North", "2025 Q4", "EUR", True, 46, 92, pd.Timestamp("2025-11-15")))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    **2025 Q4** is running: day 46 of 92 (sales up to 2025-11-15). At the run-rate so far (EUR 900 sold),
+    **North** is on course for **EUR 1,800**, **90.0%** of its target of EUR 2,000; 1 of 2 channels would reach
+    their target. Furthest behind: **Shop**, on course for 60.0% of its target, EUR 400 short.
+    """
+    target, projected = float(frame["target_revenue"].sum()), float(frame["projected_revenue"].sum())
+    attainment = projected / target if target > 0 else float("nan")
+    reach, n = int((frame["projected_attainment"] >= 1).sum()), len(frame)
+    gaps = frame["target_revenue"] - frame["projected_revenue"]
+    if running:
+        text = (f"**{esc(period_label)}** is running: day {elapsed} of {length} (sales up to {as_of.date()}). At the "
+                f"run-rate so far ({money(frame['targeted_revenue'].sum(), currency)} sold), **{esc(region)}** is on "
+                f"course for **{money(projected, currency)}**, **{percent(attainment, signed=False)}** of its target "
+                f"of {money(target, currency)}; {reach} of {n} channel{'s' if n != 1 else ''} would reach "
+                f"{'its' if n == 1 else 'their'} target.")
+    else:
+        text = (f"**{esc(period_label)}** is complete: **{esc(region)}** sold **{money(projected, currency)}**, "
+                f"**{percent(attainment, signed=False)}** of its target of {money(target, currency)}; {reach} of {n} "
+                f"channel{'s' if n != 1 else ''} reached {'its' if n == 1 else 'their'} target.")
+    if (gaps > 0).any():
+        row = frame.loc[gaps.idxmax()]
+        verb = "on course for" if running else "reached"
+        text += (f" {'Furthest behind' if n > 1 else 'It is behind'}: **{esc(row['channel'])}**, {verb} "
+                 f"{percent(row['projected_attainment'], signed=False)} of its target, "
+                 f"{money(float(gaps.max()), currency)} short.")
+    return text
+
+
+def market_share_sentence(frame: pd.DataFrame, total: pd.Series, region: str, period_label: str, ly_label: str,
+                          currency: str, ly_reason: str | None = None) -> str:
+    """The region's market share and its competitors' in one period against a year earlier, and the categories
+    that gained and lost most (escaped). ``frame``: a row per category with market_share_change_yoy; ``total``:
+    revenue, market_size, market_share, market_share_change_yoy, competitor_share, competitor_share_change_yoy
+    (NaN where unknown); ``ly_reason``: why there is no year-earlier comparison.
+
+    >>> f = pd.DataFrame({"category": ["Toys", "Tools & <Co>"], "market_share_change_yoy": [0.021, -0.013]})
+    >>> t = pd.Series({"revenue": 300.0, "market_size": 1500.0, "market_share": 0.2, "market_share_change_yoy": 0.004,
+    ...                "competitor_share": 0.5, "competitor_share_change_yoy": -0.01})
+    >>> print(market_share_sentence(f, t, "North", "2025 Q3", "2024 Q3", "EUR"))  # doctest: +NORMALIZE_WHITESPACE
+    In **2025 Q3** **North** sold **EUR 300** in markets worth **EUR 1,500**: a **20.0%** share (+0.4 pts on 2024 Q3),
+    against **50.0%** for competitors (-1.0 pts). Biggest gain: **Toys** (+2.1 pts); biggest loss: **Tools &amp;
+    &lt;Co&gt;** (-1.3 pts).
+    """
+    text = (f"In **{esc(period_label)}** **{esc(region)}** sold **{money(total['revenue'], currency)}** in markets "
+            f"worth **{money(total['market_size'], currency)}**: a **{percent(total['market_share'], signed=False)}** "
+            "share")
+    has_ly = pd.notna(total.get("market_share_change_yoy"))
+    if has_ly:
+        text += f" ({points(total['market_share_change_yoy'], signed=True)} on {esc(ly_label)})"
+    if pd.notna(total.get("competitor_share")):
+        text += f", against **{percent(total['competitor_share'], signed=False)}** for competitors"
+        if pd.notna(total.get("competitor_share_change_yoy")):
+            text += f" ({points(total['competitor_share_change_yoy'], signed=True)})"
+    text += "."
+    if not has_ly:
+        return text + (f" No comparison with {esc(ly_label)}: {esc(ly_reason)}." if ly_reason else "")
+    changes = frame.dropna(subset=["market_share_change_yoy"])
+    parts = []
+    if len(changes) and changes["market_share_change_yoy"].max() > 0:
+        up = changes.loc[changes["market_share_change_yoy"].idxmax()]
+        parts.append(f"Biggest gain: **{esc(up['category'])}** ({points(up['market_share_change_yoy'], True)})")
+    if len(changes) and changes["market_share_change_yoy"].min() < 0:
+        down = changes.loc[changes["market_share_change_yoy"].idxmin()]
+        parts.append(f"biggest loss: **{esc(down['category'])}** ({points(down['market_share_change_yoy'], True)})")
+    if parts:
+        parts[0] = parts[0][:1].upper() + parts[0][1:]
+        text += " " + "; ".join(parts) + "."
+    return text
+
+
+def feedback_comments_sentence(top: pd.DataFrame, region: str, commented: int, responses: int,
+                               min_responses: int = 2) -> str:
+    """The region's most frequent feedback comment in each channel, and the lowest-scoring comment listed (escaped:
+    comments are free text, :func:`esc_text`). ``top``: channel (display names), comment, comment_responses and
+    comment_mean_score, most frequent first within each channel.
+
+    >>> top = pd.DataFrame({"channel": ["Web", "Web", "Shop"], "comment": ["Great *service*", "Late", "OK"],
+    ...                     "comment_responses": [5, 3, 2], "comment_mean_score": [9.2, 2.0, 7.0]})
+    >>> print(feedback_comments_sentence(top, "North", 12, 40))  # doctest: +NORMALIZE_WHITESPACE
+    **12** of 40 feedback responses in **North** carry a comment. The most frequent: **Web**: “Great \\*service\\*”
+    (5 times, mean score 9.2); **Shop**: “OK” (2 times, mean score 7.0). The lowest-scoring listed: “Late” in **Web**
+    (mean score 2.0, 3 times).
+    """
+    text = (f"**{number(commented)}** of {number(responses)} feedback response{'s' if responses != 1 else ''} in "
+            f"**{esc(region)}** carr{'ies' if commented == 1 else 'y'} a comment.")
+    if top.empty:
+        return text + f" No comment was given {min_responses} times or more."
+    first = top.groupby("channel", sort=False).head(1)
+    text += " The most frequent: " + "; ".join(
+        f"**{esc(r.channel)}**: “{esc_text(r.comment)}” ({number(r.comment_responses)} times, mean score "
+        f"{float(r.comment_mean_score):.1f})" for r in first.itertuples()) + "."
+    low = top.loc[top["comment_mean_score"].idxmin()]
+    if low.name not in first.index:  # not named already
+        text += (f" The lowest-scoring listed: “{esc_text(low['comment'])}” in **{esc(low['channel'])}** (mean score "
+                 f"{float(low['comment_mean_score']):.1f}, {number(low['comment_responses'])} times).")
+    return text

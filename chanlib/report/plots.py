@@ -612,8 +612,9 @@ def abc_xyz_heatmap(matrix: pd.DataFrame, what: str = "partners", value: str = "
 
 def forecast_panels(actuals: pd.DataFrame, forecasts: pd.DataFrame, currency: str, level: int = 80,
                     history_months: int = 24, ncols: int = 2, palette: Mapping[str, RGB] | None = None,
-                    labels: Labels | None = None) -> Figure:
-    """One panel per series: recent actuals, the forecast and its ``level`` % interval.
+                    labels: Labels | None = None, title: str | None = None) -> Figure:
+    """One panel per series: recent actuals, the forecast and its ``level`` % interval. ``title``: the figure's
+    title (default: monthly revenue, for the run's hierarchy forecasts).
 
     ``actuals``: unique_id, ds, y; ``forecasts``: unique_id, ds, yhat, lo_<level>, hi_<level>. Panels follow the
     order of the ids in ``forecasts``; the title of a panel is the last part of its id (``North/web`` -> ``Web``).
@@ -657,8 +658,9 @@ def forecast_panels(actuals: pd.DataFrame, forecasts: pd.DataFrame, currency: st
         ax.set_visible(False)
     if ids:
         axes[0].legend(loc="upper left", fontsize=8)
-    fig.suptitle(f"Monthly revenue: actuals and forecast ({currency})", fontweight="bold")
-    fig.set_label(f"Monthly revenue: actuals and forecast ({currency}). One panel per series ({', '.join(titles)}): "
+    title = title or f"Monthly revenue: actuals and forecast ({currency})"
+    fig.suptitle(title, fontweight="bold")
+    fig.set_label(f"{title}. One panel per series ({', '.join(titles)}): "
                   f"the last {history_months} months of actuals as a dark line, then the forecast with its {level}% "
                   "interval as a band.")
     return fig
@@ -688,4 +690,389 @@ def accuracy_history(frame: pd.DataFrame) -> Figure:
     _date_axis(ax.xaxis)
     fig.set_label("Forecast accuracy of earlier runs: lines of sMAPE (%) by the month each run was made, one per "
                   f"level ({', '.join(readable(v) for v in levels)}); lower is better.")
+    return fig
+
+
+# -- the workbench: explorer and overview (chanlib.report.explorer, chanlib.report.overview) ------------------------
+
+def _kind_axis(axis, kind: str, currency: str) -> None:
+    """Tick labels of a metric's kind: percent (of 1), money (compact, with the currency) or plain numbers."""
+    if kind in ("percent", "points"):
+        axis.set_major_formatter(mticker.PercentFormatter(1.0))
+    elif kind == "money":
+        _money_axis(axis, currency)
+    else:
+        axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.4g}"))
+
+
+def metric_over_time(frame: pd.DataFrame, metric_label: str, kind: str, currency: str, grain: str, title: str,
+                     palette: Mapping[str, RGB] | None = None, labels: Labels | None = None,
+                     total: str | None = None, partial_to: DateLike | None = None) -> Figure:
+    """One metric per period (month, quarter or year), one line per channel. ``frame``: period (the period's first
+    day), channel, value; every period of the frame is on the axis and a channel without a value there is a gap
+    (the caller fills additive metrics with 0). The series named ``total`` (e.g. "All channels") is drawn dark grey
+    and dashed, never in a channel colour. ``kind``: money, percent, points or number (the metric's unit, see
+    :mod:`chanlib.analytics.definitions`). With ``partial_to`` (the last sale date, when the last period is cut
+    off) the last period's points are hollow and the legend says so. A single period is drawn as bars; the value
+    axis starts at zero unless a value is negative.
+
+    >>> f = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-02-01"] * 2), "channel": ["web"] * 2 +
+    ...                   ["All channels"] * 2, "value": [1.0, 2.0, 3.0, 4.0]})
+    >>> fig = metric_over_time(f, "Revenue", "money", "EUR", "month", "Revenue: East", total="All channels")
+    >>> fig.axes[0].get_title(), [line.get_label() for line in fig.axes[0].get_lines()]
+    ('Revenue: East', ['All channels', 'Web'])
+    """
+    labels = labels or Labels()
+    frame = frame.assign(period=pd.to_datetime(frame["period"]))
+    grid = frame.pivot_table(index="period", columns="channel", values="value", aggfunc="first", dropna=False)
+    grid = grid.reindex(sorted(frame["period"].unique()))
+    channel_names = [c for c in grid.columns if c != total]
+    colours = _run_palette(channel_names, palette)
+    fig, ax = _figure()
+    order = ([total] if total is not None and total in grid.columns else []) + channel_names
+    n = len(grid.index)
+    partial = ""
+    if partial_to is not None and n and grid.index[-1] == periods.period_start(partial_to, grain):
+        partial = f"{periods.label(grid.index[-1], grain)} partial: sales to {pd.Timestamp(partial_to).date()}"
+    if n == 1:
+        values = grid.iloc[0].reindex(order)
+        shown = [labels.channel(c) if c != total else str(c) for c in order]
+        bars = ax.bar(range(len(order)), values.fillna(0.0).to_numpy(),
+                      color=[OTHER_COLOUR if c == total else _channel_colour(c, colours) for c in order],
+                      hatch="//" if partial else None, edgecolor="white")
+        text = {"money": lambda v: money(v, currency, compact=True), "percent": lambda v: f"{v:.1%}",
+                "points": lambda v: f"{v:.1%}"}.get(kind, lambda v: f"{v:,.4g}")
+        for patch, value in zip(bars, values):
+            ax.annotate("n/a" if pd.isna(value) else text(float(value)),
+                        (patch.get_x() + patch.get_width() / 2, max(float(value) if pd.notna(value) else 0.0, 0.0)),
+                        xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9)
+        ax.set_xticks(range(len(order)), shown, rotation=30 if len(order) > 4 else 0,
+                      ha="right" if len(order) > 4 else "center")
+        ax.grid(False, axis="x")
+        shape = "Bars"
+    else:
+        marker = "o" if n <= FEW_POINTS else None
+        for channel in order:
+            series = grid[channel]
+            dark = channel == total
+            name = str(channel) if dark else labels.channel(channel)
+            colour = "#3b3b3b" if dark else _channel_colour(channel, colours)
+            width = 1.6 if dark else 1.8
+            solid = series.iloc[:-1] if partial else series
+            ax.plot(solid.index, solid.to_numpy(), marker=marker, markersize=4, label=name, color=colour,
+                    linestyle="--" if dark else "-", linewidth=width)
+            if partial:
+                ax.plot(series.index[-2:], series.to_numpy()[-2:], marker="o", markevery=[1], markersize=5,
+                        markerfacecolor="white", label="_partial", color=colour, linestyle=":", linewidth=width)
+        if partial:
+            ax.plot([], [], color="#57606a", linestyle=":", marker="o", markerfacecolor="white", label=partial)
+        _date_axis(ax.xaxis, months=n if grain == "month" else None)
+        ax.legend(title="Channel", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        shape = "Lines" + (" with a marker on every period" if marker else "")
+    values = grid.to_numpy().ravel()
+    low, high = _value_limits(values, 1.08)
+    ax.set_ylim(low, high)
+    if low < 0:
+        _zero_line(ax, "y")
+    ax.set_title(title)
+    ax.set_xlabel("")
+    unit = f" ({currency})" if kind == "money" else ""
+    ax.set_ylabel(f"{metric_label}{unit}")
+    _kind_axis(ax.yaxis, kind, currency)
+    span = (periods.label(grid.index[0], grain) + ("" if n == 1 else f" to {periods.label(grid.index[-1], grain)}")
+            if n else "no periods")
+    shown_names = [str(c) if c == total else labels.channel(c) for c in order]
+    alt = (f"{title}. {shape} of {metric_label}{unit} per {grain} from {span} for {', '.join(shown_names)}"
+           + (f", {total} dashed grey" if total in order else "") + "; the axis starts at zero.")
+    if partial:
+        alt += f" {partial}."
+    fig.set_label(alt)
+    return fig
+
+
+def growth_heatmap(frame: pd.DataFrame, title: str, labels: Labels | None = None) -> Figure:
+    """Region x channel heat map of growth (``frame``: region, channel, growth as a ratio, NaN where it is not
+    shown), with :data:`HEATMAP_CMAP` centred on zero (blue: grew, red: shrank); each cell is labelled with its
+    growth, "n/a" on a light grey cell where growth is not shown.
+
+    >>> f = pd.DataFrame({"region": ["E", "E", "W"], "channel": ["web", "shop", "web"], "growth": [0.1, -0.2, None]})
+    >>> ax = growth_heatmap(f, "Growth").axes[0]
+    >>> ax.get_title(), sorted(t.get_text() for t in ax.texts)
+    ('Growth', ['+10%', '-20%', 'n/a', 'n/a'])
+    """
+    import numpy as np
+
+    labels = labels or Labels()
+    grid = frame.pivot_table(index="region", columns="channel", values="growth", aggfunc="first", dropna=False)
+    grid = grid.reindex(index=sorted(frame["region"].unique()), columns=sorted(frame["channel"].unique()))
+    values = grid.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    limit = max(float(np.abs(finite).max()) if finite.size else 0.1, 0.05)
+    annot = np.vectorize(lambda v: "n/a" if not np.isfinite(v) else f"{v:+.0%}")(values) if values.size else values
+    names = labels.channels_of(grid.columns)
+    fig, ax = _figure((max(6.0, 1.1 * grid.shape[1] + 3.0), 0.45 * max(grid.shape[0], 3) + 1.8))
+    ax.set_facecolor(NEUTRAL_COLOURS[3])  # the grey behind the cells without growth
+    sns.heatmap(grid.set_axis(names, axis=1), annot=annot, fmt="", center=0.0, vmin=-limit, vmax=limit,
+                cmap=HEATMAP_CMAP, ax=ax, linewidths=0.5, linecolor="white",
+                cbar_kws={"label": "growth (blue: grew, red: shrank)", "format": mticker.PercentFormatter(1.0)})
+    for i, j in zip(*np.nonzero(~np.isfinite(values))):  # seaborn leaves the cells without a value blank
+        ax.text(j + 0.5, i + 0.5, "n/a", ha="center", va="center", fontsize=9, color="#57606a")
+    _finish_heatmap(ax, title)
+    ax.tick_params(axis="y", rotation=0)
+    fig.set_label(f"{title}: heat map of {grid.shape[0]} regions (rows) by {len(names)} channels (columns: "
+                  f"{', '.join(names)}); blue cells grew, red cells shrank, grey cells marked n/a have too little "
+                  "data for a growth figure.")
+    return fig
+
+
+def movers_bars(frame: pd.DataFrame, currency: str, title: str, labels: Labels | None = None) -> Figure:
+    """Horizontal bars of the revenue change of region x channel cells (``frame``: region, channel, change), the
+    increases in :data:`UP_COLOUR` and the decreases in :data:`DOWN_COLOUR` (never channel colours), largest
+    increase on top, from a zero line.
+
+    >>> f = pd.DataFrame({"region": ["E", "W"], "channel": ["web", "shop"], "change": [120.0, -80.0]})
+    >>> ax = movers_bars(f, "EUR", "Movers").axes[0]
+    >>> [t.get_text() for t in ax.get_yticklabels()], [t.get_text() for t in ax.texts]
+    (['E · Web', 'W · Shop'], ['+EUR 120', '-EUR 80'])
+    """
+    labels = labels or Labels()
+    ordered = frame.sort_values("change", ascending=False, kind="stable").reset_index(drop=True)
+    names = [f"{r} · {labels.channel(c)}" for r, c in zip(ordered["region"], ordered["channel"])]
+    fig, ax = _figure((9.0, 0.42 * max(len(ordered), 3) + 1.3))
+    changes = ordered["change"].astype(float).to_numpy()
+    ax.barh(range(len(ordered)), changes, color=[UP_COLOUR if v >= 0 else DOWN_COLOUR for v in changes])
+    ax.set_yticks(range(len(ordered)), names)
+    ax.invert_yaxis()
+    for y, value in enumerate(changes):
+        ax.annotate(("+" if value >= 0 else "") + money(value, currency, compact=True), (value, y),
+                    xytext=(4 if value >= 0 else -4, 0), textcoords="offset points", va="center",
+                    ha="left" if value >= 0 else "right", fontsize=9)
+    low, high = _value_limits(changes, 1.35)
+    ax.set_xlim(low, high)
+    _zero_line(ax)
+    ax.set_title(title)
+    ax.set_xlabel(f"Change in revenue ({currency})")
+    ax.set_ylabel("")
+    _money_axis(ax.xaxis, currency)
+    ax.grid(False, axis="y")
+    fig.set_label(f"{title}: bars of the change in revenue per region and channel from a zero line, increases "
+                  "green, decreases wine: " + "; ".join(f"{n} {money(v, currency, compact=True)}"
+                                                        for n, v in zip(names, changes)) + ".")
+    return fig
+
+
+def region_forecast_bars(frame: pd.DataFrame, currency: str, period_label: str, base_label: str) -> Figure:
+    """Per region, the forecast of one period (dark bars) beside the actual revenue of a base period (light grey
+    bars), from zero, each forecast bar labelled with its change. ``frame``: region, forecast, base (NaN: no base).
+    Regions are not channels: both colours are greys.
+
+    >>> f = pd.DataFrame({"region": ["E", "W"], "forecast": [110.0, 90.0], "base": [100.0, float("nan")]})
+    >>> ax = region_forecast_bars(f, "EUR", "2026 Q1", "2025 Q1").axes[0]
+    >>> [t.get_text() for t in ax.texts]
+    ['+10.0%', 'n/a']
+    """
+    import numpy as np
+
+    ordered = frame.sort_values("forecast", ascending=False, kind="stable").reset_index(drop=True)
+    fig, ax = _figure((9.0, 0.5 * max(len(ordered), 3) + 1.4))
+    y = np.arange(len(ordered))
+    height = 0.38
+    ax.barh(y - height / 2, ordered["base"].fillna(0.0).to_numpy(), height, color=NEUTRAL_COLOURS[3],
+            label=f"{base_label} (actual)")
+    ax.barh(y + height / 2, ordered["forecast"].to_numpy(), height, color=NEUTRAL_COLOURS[1],
+            label=f"{period_label} (forecast)")
+    for i, row in ordered.iterrows():
+        base = row["base"]
+        text = "n/a" if pd.isna(base) or base <= 0 else f"{row['forecast'] / base - 1:+.1%}"
+        ax.annotate(text, (max(float(row["forecast"]), 0.0), int(str(i)) + height / 2), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=9)
+    ax.set_yticks(y, ordered["region"].astype(str).tolist())
+    ax.invert_yaxis()
+    low, high = _value_limits(list(ordered["forecast"]) + list(ordered["base"].fillna(0.0)), 1.25)
+    ax.set_xlim(low, high)
+    ax.set_title(f"Forecast for {period_label} by region, against {base_label}")
+    ax.set_xlabel(f"Revenue ({currency})")
+    ax.set_ylabel("")
+    _money_axis(ax.xaxis, currency)
+    ax.grid(False, axis="y")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    fig.set_label(f"Forecast for {period_label} by region: dark bars of the forecast revenue beside light grey bars "
+                  f"of the actual revenue in {base_label}, from zero: "
+                  + "; ".join(f"{r} {money(f, currency, compact=True)}" for r, f in
+                              zip(ordered["region"], ordered["forecast"])) + ".")
+    return fig
+
+
+# -- partners (chanlib.analytics.partners) --------------------------------------------------------------------------
+
+#: the colour of each partner action: eliminate and watch in the "down" colours, upgrade in the "up" colour
+ACTION_COLOURS: dict[str, str] = {"eliminate": DOWN_COLOUR, "watch": "#ddaa33", "upgrade": UP_COLOUR,
+                                  "keep": OTHER_COLOUR}
+
+
+def partner_scores(frame: pd.DataFrame, thresholds: list[float], tiers: list[str], watch_score: float,
+                   labels: Labels | None = None) -> Figure:
+    """Every partner's score (0-100) as a dot on its channel's row, coloured by its action, with dashed lines at
+    the tier thresholds and a dotted one at the watch line (``frame``: channel, score, action).
+
+    >>> f = pd.DataFrame({"channel": ["web", "web", "shop"], "score": [20.0, 70.0, 55.0],
+    ...                   "action": ["watch", "upgrade", "keep"]})
+    >>> ax = partner_scores(f, [40, 60], ["bronze", "silver", "gold"], 30).axes[0]
+    >>> tuple(map(float, ax.get_xlim())), [t.get_text() for t in ax.get_yticklabels()]
+    ((0.0, 100.0), ['Shop', 'Web'])
+    """
+    import numpy as np
+
+    labels = labels or Labels()
+    shown = frame.dropna(subset=["score"])
+    channels = sorted(shown["channel"].astype(str).unique())
+    fig, ax = _figure((9.0, 0.55 * max(len(channels), 3) + 1.6))
+    row = {c: i for i, c in enumerate(channels)}
+    jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(shown))  # fixed: the same picture every run
+    for action, colour in ACTION_COLOURS.items():
+        part = shown["action"] == action
+        if part.any():
+            ax.scatter(shown.loc[part, "score"], [row[str(c)] + j for c, j in zip(shown.loc[part, "channel"],
+                                                                                  jitter[part.to_numpy()])],
+                       color=colour, s=36, label=f"{action} ({int(part.sum())})", edgecolor="white", linewidth=0.5)
+    for threshold, tier in zip(thresholds, tiers[1:]):
+        ax.axvline(threshold, color=NEUTRAL_COLOURS[2], linestyle="--", linewidth=1)
+        ax.annotate(tier, (threshold, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -2),
+                    textcoords="offset points", va="top", fontsize=8, color=NEUTRAL_COLOURS[2])
+    ax.axvline(watch_score, color=DOWN_COLOUR, linestyle=":", linewidth=1)
+    ax.annotate("watch", (watch_score, 1.0), xycoords=("data", "axes fraction"), xytext=(-3, -2),
+                textcoords="offset points", va="top", ha="right", fontsize=8, color=DOWN_COLOUR)
+    ax.set_yticks(range(len(channels)), labels.channels_of(channels))
+    ax.set_ylim(len(channels) - 0.5, -0.5)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Score (0-100; 50 = the peers' median)")
+    ax.set_title("Partner scores by channel")
+    ax.grid(False, axis="y")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="Action", title_fontsize=8)
+    counts = shown["action"].value_counts()
+    lines = ", ".join(f"{t} {v:g}" for t, v in zip(tiers[1:], thresholds))
+    fig.set_label("Partner scores by channel: a dot per partner on its channel's row, from 0 to 100, coloured by "
+                  f"action, with dashed lines at the tier thresholds ({lines}) and a dotted line at the watch line "
+                  f"{watch_score:g}: " + "; ".join(f"{a} {int(counts.get(a, 0))}" for a in ACTION_COLOURS) + ".")
+    return fig
+
+
+#: alert metrics drawn as percentages of 1 (the others as money when they are revenue, else as numbers)
+ALERT_PERCENT_METRICS = ("target_attainment", "margin_pct", "top_partner_share", "shared_customer_share")
+
+
+def alert_chart(series: pd.DataFrame, alert: Mapping[str, object], currency: str = "",
+                labels: Labels | None = None) -> Figure:
+    """One alert's series, small: the values (a dark line), the expected value (dashed) and its range (a grey
+    band) or the alert's threshold (dotted), and the point that fired (a ring, wine when it is below what was
+    expected, green above). ``series``: ds, value and any of expected, expected_lo, expected_hi, threshold;
+    ``alert``: rule, entity, metric, ds (and optionally a ``title``).
+
+    >>> s = pd.DataFrame({"ds": pd.date_range("2025-01-01", periods=5), "value": [10.0, 11, 2, 10, 12],
+    ...                   "expected": 10.0, "expected_lo": 6.0, "expected_hi": 14.0})
+    >>> fig = alert_chart(s, {"rule": "point_anomaly", "entity": "North / web", "metric": "revenue",
+    ...                       "ds": "2025-01-03"}, "EUR")
+    >>> fig.axes[0].get_title(), fig.get_label()[:40]
+    ('Anomaly: North / web', 'Anomaly: North / web. Revenue (EUR) from')
+    """
+    from chanlib.report.narrative import alert_rule_label
+
+    frame = series.assign(ds=pd.to_datetime(series["ds"])).sort_values("ds")
+    fired = pd.Timestamp(str(alert.get("ds")))
+    metric = str(alert.get("metric", ""))
+    title = str(alert.get("title") or f"{alert_rule_label(alert.get('rule'))}: {alert.get('entity', '')}")
+    fig, ax = _figure((7.2, 2.9))
+    has_band = ({"expected_lo", "expected_hi"} <= set(frame)
+                and bool(frame[["expected_lo", "expected_hi"]].notna().any().any()))
+    if has_band:
+        ax.fill_between(frame["ds"], frame["expected_lo"], frame["expected_hi"], color=NEUTRAL_COLOURS[3], alpha=0.6,
+                        linewidth=0, label="expected range")
+    if "expected" in frame and frame["expected"].notna().any():
+        ax.plot(frame["ds"], frame["expected"], color=OTHER_COLOUR, linestyle="--", linewidth=1.2, label="expected")
+    if "threshold" in frame and frame["threshold"].notna().any():
+        ax.plot(frame["ds"], frame["threshold"], color=NEUTRAL_COLOURS[2], linestyle=":", linewidth=1.4,
+                drawstyle="steps-post", label="threshold")
+    ax.plot(frame["ds"], frame["value"], color=NEUTRAL_COLOURS[1], linewidth=1.5, marker="o" if len(frame) <= 24
+            else None, markersize=3, label="actual")
+    point = frame[frame["ds"] == fired]
+    if len(point):
+        row = point.iloc[-1]
+        reference = row.get("expected") if pd.notna(row.get("expected")) else row.get("threshold")
+        below = pd.notna(reference) and float(row["value"]) < float(reference)
+        ax.scatter([row["ds"]], [row["value"]], s=90, facecolors="none", linewidths=2.2, zorder=5,
+                   edgecolors=DOWN_COLOUR if below or pd.isna(reference) else UP_COLOUR, label="fired")
+    if metric in ALERT_PERCENT_METRICS:
+        ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+        unit = "share"
+    elif metric == "revenue":
+        _money_axis(ax.yaxis, currency)
+        unit = f"{readable(metric)} ({currency})" if currency else readable(metric)
+    else:
+        unit = readable(metric)
+    ax.set_title(title)
+    ax.set_xlabel("")
+    ax.set_ylabel(unit if metric != "revenue" else f"Revenue ({currency})" if currency else "Revenue")
+    _date_axis(ax.xaxis)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    span = (f"from {frame['ds'].min().date()} to {frame['ds'].max().date()}" if len(frame) else "with no data")
+    extra = ("; the grey band is the expected range" if has_band else "") + (
+        "; the dotted line is the alert's threshold" if "threshold" in frame and frame["threshold"].notna().any()
+        else "")
+    fig.set_label(f"{title}. {unit[:1].upper() + unit[1:]} {span} as a dark line{extra}; the ring marks "
+                  f"{fired.date()}, the point that raised the alert.")
+    return fig
+
+
+# -- customers (issue 12) -----------------------------------------------------------------------------------------
+
+def rfm_channel_mix(frame: pd.DataFrame, labels: Labels | None = None) -> Figure:
+    """Each channel's customers split by RFM segment: one 100 % bar per channel (in the frame's order), a block per
+    segment from the best (blue) to the worst (red, :data:`HEATMAP_CMAP`), blocks of 8 % or more labelled.
+
+    ``frame``: channel, rfm_cluster (1 = the best segment), rfm_segment, share (of the channel's customers).
+
+    >>> f = pd.DataFrame({"channel": ["web", "web", "shop"], "rfm_cluster": [1, 2, 2],
+    ...                   "rfm_segment": ["champions", "lost", "lost"], "share": [0.25, 0.75, 1.0]})
+    >>> fig = rfm_channel_mix(f)
+    >>> fig.axes[0].get_title(), fig.get_label().split("worst (red): ", 1)[1]
+    ('Customers by RFM segment and channel', 'Web: champions 25%, lost 75%; Shop: lost 100%.')
+    """
+    import numpy as np
+
+    labels = labels or Labels()
+    channels = list(dict.fromkeys(frame["channel"]))
+    segments = frame.drop_duplicates("rfm_cluster").sort_values("rfm_cluster")
+    cmap = matplotlib.colormaps[HEATMAP_CMAP]
+    colours = cmap(np.linspace(0.9, 0.1, len(segments))) if len(segments) > 1 else [cmap(0.9)]
+    shares = frame.pivot_table(index="channel", columns="rfm_cluster", values="share", aggfunc="sum",
+                               fill_value=0.0).reindex(channels).fillna(0.0)
+    names = labels.channels_of(channels)
+    fig, ax = _figure((9.0, 0.5 * max(len(channels), 3) + 1.8))
+    left = np.zeros(len(channels))
+    for colour, segment in zip(colours, segments.itertuples()):
+        values = (shares[segment.rfm_cluster] if segment.rfm_cluster in shares else pd.Series(0.0, index=channels)
+                  ).to_numpy(dtype="float64")
+        ax.barh(range(len(channels)), values, left=left, color=colour, label=str(segment.rfm_segment),
+                edgecolor="white", linewidth=0.5)
+        dark = float(np.mean(mcolors.to_rgb(colour))) < 0.55
+        for y, (start, value) in enumerate(zip(left, values)):
+            if value >= 0.08:
+                ax.annotate(f"{value:.0%}", (start + value / 2, y), ha="center", va="center", fontsize=8,
+                            color="white" if dark else "#1f2328")
+        left += values
+    ax.set_yticks(range(len(channels)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.set_title("Customers by RFM segment and channel")
+    ax.set_xlabel("Share of the channel's customers")
+    ax.set_ylabel("")
+    ax.grid(False, axis="y")
+    fig.legend(loc="outside lower center", ncol=min(len(segments), 5), fontsize=8)
+    parts = []
+    for channel, name in zip(channels, names):
+        row = frame[frame["channel"] == channel].sort_values("rfm_cluster")
+        parts.append(f"{name}: " + ", ".join(f"{s} {v:.0%}" for s, v in zip(row["rfm_segment"], row["share"])))
+    fig.set_label("Customers by RFM segment and channel: a 100% bar per channel split into its customers' RFM "
+                  "segments, best (blue) to worst (red): " + "; ".join(parts) + ".")
     return fig

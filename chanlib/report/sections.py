@@ -20,6 +20,8 @@ from chanlib import periods
 from chanlib.analytics import definitions, kpi, planning
 from chanlib.analytics import period_evaluation as evaluation
 from chanlib.analytics import product_fit as fit
+from chanlib.analytics.partners import incentives as partner_incentives
+from chanlib.analytics.partners.tiers import tier_reason
 from chanlib.analytics.segment import abc_xyz_matrix, region_sizes
 from chanlib.build import ensure
 from chanlib.config import Params, default_params_path, load_params
@@ -206,6 +208,11 @@ def title(ctx: RegionContext) -> list[Any]:
             ("Period evaluation", w.evaluation),
             ("Outlook", w.outlook),
             ("Segments", w.segments)]
+    partners_window = _partners_window(ctx)
+    if partners_window is not None:
+        rows.append(("Partners", partners_window))
+    if ctx.params.alerts.enabled:
+        rows.insert(0, ("Early warnings", _alerts_window(ctx)))
     return [markdown(f"# {esc(ctx.region)}: channel report\n\n"
                      + narrative.as_of_sentence(ctx.params.name, w.as_of, ctx.currency,
                                                 ctx.params.periods.complete_tolerance_days)
@@ -213,9 +220,86 @@ def title(ctx: RegionContext) -> list[Any]:
                      + "\n\n" + narrative.definitions_link())]
 
 
+
+#: the alert columns the Early warnings table shows, and their headers (each rule's response is listed once below)
+ALERT_TABLE = {"state": "State", "severity": "Severity", "rule": "Alert", "entity": "Where", "since": "Since",
+               "evidence": "Evidence"}
+#: at most this many alerts are listed in a report (new first, then by severity); ``chanlib alerts`` lists them all
+ALERT_ROWS = 30
+ALERT_STYLE = """<style>
+.chanlib-alerts .chanlib-table td,.chanlib-alerts .chanlib-table th,.chanlib-alerts .chanlib-table tr{text-align:left;
+vertical-align:top}
+.chanlib-alerts .chanlib-table td:nth-child(-n+3),.chanlib-alerts .chanlib-table td:nth-child(5),
+.chanlib-alerts .chanlib-table th{white-space:nowrap}
+.chanlib-alerts .chanlib-table td:nth-child(4){min-width:12em}
+</style>"""
+
+
+def _alerts_window(ctx: RegionContext) -> str:
+    """The window of the Early warnings, in words."""
+    w = ctx.windows
+    start = periods.trailing_window(w.as_of, ctx.params.alerts.lookback_months)[0]
+    month = periods.latest_complete(w.as_of, "month", ctx.params.periods.complete_tolerance_days)[0]
+    return (f"rules as of {periods.label(month, 'month')} (the latest complete month) and the latest stock and "
+            f"contract dates; anomalies and level shifts dated {start.date()} to {w.as_of.date()}")
+
+
+def _alert_entity(ctx: RegionContext, row: pd.Series) -> str:
+    """An alert's entity with the channel's display name."""
+    entity, channel = str(row["entity"]), str(row.get("channel") or "")
+    return entity.replace(f" / {channel}", f" / {ctx.labels.channel(channel)}", 1) if channel else entity
+
+
+def early_warnings(ctx: RegionContext) -> list[Any]:
+    """What needs attention now (computed once per build, :mod:`chanlib.analytics.alerts`): the region's alerts,
+    new first, then by severity, with since when, the evidence and the agreed response; a small chart of the
+    series, its expected range (or threshold) and the point that fired for each critical alert; and which rules
+    could not be checked."""
+    from chanlib.analytics.alerts import order
+
+    if not store.has_result(ctx.con, "alerts"):
+        reason = store.omitted(ctx.con, "alerts").get("*", "the store holds no alerts")
+        return [note(f"Early warnings are left out: {esc(reason)}.")]
+    frame = order(store.read_result(ctx.con, "alerts", ctx.region))
+    left_out = {k: v for k, v in store.omitted(ctx.con, "alerts").items() if k != "*"}
+    out: list[Any] = [_window(f"{_alerts_window(ctx)}; state against the previous build of the store"),
+                      markdown(narrative.alerts_sentence(frame, ctx.region))]
+    if len(frame):
+        listed = frame.head(ALERT_ROWS)
+        shown = listed[list(ALERT_TABLE)].copy()
+        shown["rule"] = [narrative.alert_rule_label(r) for r in shown["rule"]]
+        shown["entity"] = [_alert_entity(ctx, row) for _, row in listed.iterrows()]
+        shown["since"] = [str(pd.Timestamp(d).date()) if pd.notna(d) else "" for d in shown["since"]]
+        rendered = table(shown.rename(columns=ALERT_TABLE), labels=ctx.labels).data
+        out.append(HTML(f'{ALERT_STYLE}<div class="chanlib-alerts">{rendered}</div>'))
+        if len(frame) > ALERT_ROWS:
+            rest = frame.iloc[ALERT_ROWS:]
+            out.append(note(f"{len(rest)} more alert{'s' if len(rest) != 1 else ''} not listed here ("
+                            + ", ".join(f"{n} {s}" for s, n in rest["severity"].value_counts().items())
+                            + "): `chanlib alerts --out FILE` lists every alert."))
+        responses = listed.drop_duplicates("rule")
+        out.append(markdown("**Agreed responses**\n\n" + "\n".join(
+            f"- *{esc(narrative.alert_rule_label(r.rule))}*: {esc(r.response)}" for r in responses.itertuples())))
+        critical = frame[(frame["severity"] == "critical") & (frame["state"] != "resolved")]
+        if len(critical) and store.has_result(ctx.con, "alert_series"):
+            series = ctx.con.execute(f"SELECT * FROM {store.result_table('alert_series')} "
+                                     "WHERE alert_id IN (SELECT unnest(?))", [critical["alert_id"].tolist()]).df()
+            for _, alert in critical.iterrows():
+                behind = series[series["alert_id"] == alert["alert_id"]]
+                if behind.empty:
+                    continue
+                title = f"{narrative.alert_rule_label(alert['rule'])}: {_alert_entity(ctx, alert)}"
+                out.append(figure(plots.alert_chart(behind, {**alert.to_dict(), "title": title}, ctx.currency,
+                                                    ctx.labels)))
+    sentence = narrative.alerts_left_out_sentence(left_out)
+    if sentence:
+        out.append(note(sentence))
+    return out
+
+
 #: sections a short report (a region below ``report.min_region_share``, see :attr:`RegionContext.short`) leaves out
 SHORT_FORM_OMITS: tuple[str, ...] = ("mix", "channel_kpis", "product_fit", "regional_planning", "period_evaluation",
-                                     "outlook", "segments")
+                                     "outlook", "segments", "partners")
 
 
 def _full_report_only(section: Callable[[RegionContext], list[Any]]) -> Callable[[RegionContext], list[Any]]:
@@ -238,8 +322,8 @@ def short_form_note(ctx: RegionContext) -> str:
     return (f"**A short report.** {esc(ctx.region)} sold {money(own, ctx.currency)} in the window, {share} of all "
             f"regions' revenue, below the {percent(ctx.params.report.min_region_share, signed=False)} from which a "
             f"region gets the full report (`report.min_region_share`). On so little revenue channel mix, channel "
-            f"KPIs, product fit, planning, the period evaluation, the outlook and segments would mostly show noise, "
-            f"so they are left out; the index lists this region under \"Other\".")
+            f"KPIs, product fit, planning, the period evaluation, the outlook, segments and partners would mostly "
+            f"show noise, so they are left out; the index lists this region under \"Other\".")
 
 
 def _card(label: str, value: str, detail: str = "") -> str:
@@ -612,6 +696,182 @@ def segments(ctx: RegionContext) -> list[Any]:
     return out
 
 
+def _partners_window(ctx: RegionContext) -> str | None:
+    """The window of the Partners section in words (None without partner scores)."""
+    if not store.has_result(ctx.con, "partner_scorecard"):
+        return None
+    quarters = ctx.con.execute(f"SELECT max(quarter) FROM {store.result_table('partner_scorecard')}").fetchall()
+    quarter = quarters[0][0]
+    if quarter is None:
+        return None
+    window = ctx.params.partners.scorecard.window_quarters
+    span = f"the {window} quarters ending with it" if window > 1 else "the quarter itself"
+    return (f"scores of {periods.label(pd.Timestamp(quarter), 'quarter')}, the latest complete quarter, each "
+            f"indicator over {span}, against the partner's peers; contracts from {ctx.windows.as_of.date()}")
+
+
+def _score_text(value: object) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.0f}"  # type: ignore[arg-type]
+
+
+def _partner_name(frame: pd.DataFrame) -> list[str]:
+    return [f"{n} ({p})" if pd.notna(n) and str(n) != str(p) else str(p)
+            for n, p in zip(frame.get("name", frame["partner_id"]), frame["partner_id"])]
+
+
+@_full_report_only
+def partners(ctx: RegionContext) -> list[Any]:
+    """Partner management for the region: the scorecard league table, tier moves, partners to watch or eliminate
+    with their reasons, the incentive summary, contracts needing action and the candidate shortlist (computed once
+    for all regions, rules in :mod:`chanlib.analytics.partners`). Every table puts what needs attention first."""
+    if not store.has_result(ctx.con, "partner_scorecard"):
+        reason = store.omitted(ctx.con, "partners").get("*", "the store holds no partner scorecard")
+        return [note(f"Partners are left out: {esc(reason)}.")]
+    card = store.read_result(ctx.con, "partner_scorecard", ctx.region)
+    if card.empty:
+        return [note(f"Partners are left out: {esc(ctx.region)} has no partner with sales.")]
+    settings = ctx.params.partners
+    quarter = periods.label(pd.Timestamp(card["quarter"].max()), "quarter")
+    actions = card["action"].value_counts().to_dict()
+    out: list[Any] = [_window(_partners_window(ctx) or quarter),
+                      markdown(narrative.partners_sentence(actions, ctx.region, quarter,
+                                                           int(card["mis_tiered"].sum()))),
+                      figure(plots.partner_scores(card, settings.tiers.thresholds, settings.tiers.names,
+                                                  settings.tiers.watch_score, ctx.labels))]
+    left_out = store.omitted(ctx.con, "partners")
+    if "scores" in left_out:
+        out.append(note(f"{esc(left_out['scores'][:1].upper() + left_out['scores'][1:])}."))
+    for item in ("margin", "target_attainment", "sell_through", "feedback", "compliance", "growth"):
+        if item in left_out:
+            out.append(note(f"{esc(item.replace('_', ' ').capitalize())} is left out of the scores: "
+                            f"{esc(left_out[item])}."))
+
+    # the league table: attention first (eliminate, watch, upgrade, keep; lowest score first), rank by score
+    rank = card["score"].rank(ascending=False, method="min")
+    league = pd.DataFrame({
+        "Rank": ["n/a" if pd.isna(r) else f"{int(r)}" for r in rank], "Partner": _partner_name(card),
+        "channel": card["channel"], "Score": [_score_text(v) for v in card["score"]],
+        "Change": ["n/a" if pd.isna(s) or pd.isna(p) else f"{s - p:+.0f}" for s, p in
+                   zip(card["score"], card["score_prev"])],
+        "Tier": card["current_tier"].fillna("n/a"), "Recommended tier": card["recommended_tier"].fillna("n/a"),
+        "Action": card["action"],
+        "Compared with": [f"{ctx.region} · {ctx.labels.channel(c)}" if level == "region x channel" else
+                          f"{ctx.labels.channel(c)}, all regions" if level == "channel" else "all partners"
+                          for level, c in zip(card["peer_level"], card["channel"])]})
+    out += [markdown("**Scorecard league table** (rank 1 = the highest score in the region; change on the quarter "
+                     "before, in points)"), table(league, labels=ctx.labels)]
+
+    order = {name: i for i, name in enumerate(settings.tiers.names)}
+    moves = card[card["mis_tiered"]].copy()
+    if moves.empty:
+        out.append(markdown("**Tier moves:** none; every partner sits in the tier its score supports."))
+    else:
+        moves["steps"] = [order.get(r, 0) - order.get(c, 0) for c, r in
+                          zip(moves["current_tier"], moves["recommended_tier"])]
+        moves = moves.sort_values(["steps", "score", "partner_id"])
+        shown = pd.DataFrame({"Partner": _partner_name(moves), "channel": moves["channel"],
+                              "Tier": moves["current_tier"], "Recommended tier": moves["recommended_tier"],
+                              "Move": [f"{'up' if s > 0 else 'down'} {abs(s)}" for s in moves["steps"]],
+                              "Score": [_score_text(v) for v in moves["score"]],
+                              "Why": [tier_reason(sc, c, r, settings.tiers) for sc, c, r in
+                                      zip(moves["score"], moves["current_tier"], moves["recommended_tier"])]})
+        out += [markdown(f"**Tier moves** the scores support ({len(moves)}; demotions first; with the hysteresis band "
+                         f"of {settings.tiers.band:g} points a small change in score does not move a tier)"),
+                table(shown, labels=ctx.labels)]
+
+    flagged = card[card["action"].isin(["eliminate", "watch"])]
+    if flagged.empty:
+        out.append(markdown("**Partners to watch or eliminate:** none."))
+    else:
+        shown = pd.DataFrame({"Partner": _partner_name(flagged), "channel": flagged["channel"],
+                              "Action": flagged["action"], "Score": [_score_text(v) for v in flagged["score"]],
+                              "Reasons": flagged["reasons"]})
+        out += [markdown(f"**Partners to watch or eliminate** ({len(flagged)}; eliminate first, lowest score first)"),
+                table(shown, labels=ctx.labels)]
+    out += _partner_incentives(ctx)
+    out += _partner_contracts(ctx)
+    out += _candidates(ctx, left_out)
+    return out
+
+
+def _partner_incentives(ctx: RegionContext) -> list[Any]:
+    """The latest quarter's incentive cost and ROI per channel, lowest ROI first."""
+    if not store.has_result(ctx.con, "partner_incentives"):
+        return []
+    amounts = store.read_result(ctx.con, "partner_incentives", ctx.region)
+    if amounts.empty:
+        return []
+    latest = amounts[amounts["quarter"] == amounts["quarter"].max()]
+    label = periods.label(pd.Timestamp(latest["quarter"].iloc[0]), "quarter")
+    out: list[Any] = [markdown(narrative.incentive_sentence(partner_incentives.summary(latest), ctx.currency, label))]
+    rows = []
+    for channel, part in latest.groupby("channel", sort=True):
+        s = partner_incentives.summary(part)
+        rows.append({"channel": channel, "Partners": len(part), "revenue": float(part["revenue"].sum()),
+                     "Rebates": s["rebate"], "Bonuses": s["bonus"], "Penalties": s["penalty"],
+                     "Net incentive cost": s["total"], "Incremental margin": s["incremental_margin"],
+                     "roi": s["roi"]})
+    frame = pd.DataFrame(rows).sort_values("roi", na_position="last")
+    frame["Incentive ROI"] = ["n/a" if pd.isna(v) else f"{v:.2f}" for v in frame.pop("roi")]
+    near = latest[latest["to_next_band"].notna() & (latest["to_next_band"] <= 0.1 * latest["next_band_min"])]
+    out += [markdown(f"**Incentives, {esc(label)}** by channel (lowest ROI first; ROI = gross margin added over "
+                     "each paid partner's own baseline ÷ rebates and bonuses paid)"),
+            table(frame, money_columns=["revenue", "Rebates", "Bonuses", "Penalties", "Net incentive cost",
+                                        "Incremental margin"], currency=ctx.currency, labels=ctx.labels)]
+    if not near.empty:
+        out.append(note(f"{len(near)} partner{'s were' if len(near) != 1 else ' was'} within 10% of the next rebate "
+                        "band: a little more revenue would have earned the higher rate."))
+    return out
+
+
+def _partner_contracts(ctx: RegionContext) -> list[Any]:
+    """Contracts ending soon or ended, and partners meeting a termination condition."""
+    if not store.has_result(ctx.con, "partner_contracts"):
+        reason = store.omitted(ctx.con, "partners").get("contracts")
+        return [note(f"Contracts are left out: {esc(reason)}.")] if reason else []
+    contracts = store.read_result(ctx.con, "partner_contracts", ctx.region)
+    due = contracts[contracts["needs_action"]] if len(contracts) else contracts
+    horizon = ctx.params.partners.contracts.horizon_days
+    days = due["days_left"].astype("float64")
+    ending_soon = days.notna() & (days <= horizon)
+    out: list[Any] = [markdown(narrative.contracts_sentence(
+        int((ending_soon & (days >= 0)).sum()), int((days < 0).sum()),
+        int(due["reasons"].str.startswith("termination condition").sum()),
+        int((ending_soon & due["renewal_decision"].isna()).sum()), horizon))]
+    if len(due):
+        names = store.read_result(ctx.con, "partner_scorecard", ctx.region).set_index("partner_id")["name"]
+        shown = pd.DataFrame({
+            "Partner": _partner_name(due.assign(name=due["partner_id"].map(names))), "channel": due["channel"],
+            "Contract end": [str(pd.Timestamp(d).date()) if pd.notna(d) else "n/a" for d in due["contract_end"]],
+            "Status": due["status"], "Recommendation": due["recommendation"].str.replace("_", " "),
+            "Decision recorded": due["renewal_decision"].fillna("none").str.replace("_", " "),
+            "Reasons": due["reasons"]})
+        out += [markdown(f"**Contracts needing action** ({len(due)}; terminations first, then by end date)"),
+                table(shown, labels=ctx.labels)]
+    return out
+
+
+def _candidates(ctx: RegionContext, left_out: dict[str, str]) -> list[Any]:
+    """The region's candidate partners: ranked ones first, then those failing a gate."""
+    if not store.has_result(ctx.con, "candidate_shortlist"):
+        reason = left_out.get("candidates", "the store holds no candidates")
+        return [note(f"The candidate shortlist is left out: {esc(reason)}.")]
+    shortlist = store.read_result(ctx.con, "candidate_shortlist", ctx.region)
+    ranked = shortlist[shortlist["passed_gates"]].sort_values("rank")
+    rejected = shortlist[~shortlist["passed_gates"]].sort_values(["score", "candidate_id"], ascending=[False, True])
+    out: list[Any] = [markdown(narrative.shortlist_sentence(len(ranked), len(rejected), ctx.region))]
+    if len(shortlist):
+        both = pd.concat([ranked, rejected])
+        shown = pd.DataFrame({
+            "Rank": ["not ranked" if pd.isna(r) else f"{int(r)}" for r in both["rank"]],
+            "Candidate": [f"{n} ({c})" for n, c in zip(both["name"].fillna(""), both["candidate_id"])],
+            "channel": both["channel"], "Score": [_score_text(v) for v in both["score"]],
+            "Gates": ["passed" if g else "failed" for g in both["passed_gates"]], "Reasons": both["reasons"]})
+        out += [markdown("**Candidate shortlist** (the rank is across all regions; candidates failing a gate last)"),
+                table(shown, labels=ctx.labels)]
+    return out
+
+
 def interval_coverage(coverage: pd.DataFrame, accuracy: pd.DataFrame, levels: list[int]) -> pd.DataFrame:
     """Per interval level: ``backtest`` coverage of the chosen models' own intervals (``forecast_coverage``, row
     ``selected``), the factor ``scale`` the shown intervals were widened by, and ``realised`` coverage of earlier
@@ -722,4 +982,359 @@ def outlook(ctx: RegionContext) -> list[Any]:
             include_groups=False)
         out.append(figure(plots.accuracy_history(summary)))
         out.append(table(summary.round(2)))
+    return out
+
+
+# -- surfaced results (issue 12): customer RFM by channel, run rate to target, market share, feedback comments -------
+
+#: a channel is named as bringing the most loyal (or the most one-off) customers only with at least this many
+MIN_CUSTOMERS_TO_RANK = 20
+#: a feedback comment is listed only when at least this many responses gave it: a one-off free text is not a
+#: frequent comment, and may identify whoever wrote it
+MIN_COMMENT_RESPONSES = 2
+
+
+def customer_channels(ctx: RegionContext) -> pd.DataFrame:
+    """The region's customers (``result_customer_rfm``, scored within the region) with the channel of most of their
+    revenue in the region (ties: the first channel by name): channel, customer_id, recency_days, frequency,
+    monetary, the scores, rfm_cluster and rfm_segment."""
+    return ctx.con.execute(f"""
+        WITH own AS (SELECT customer_id, channel, sum(revenue) AS revenue FROM sales
+                     WHERE region = $region AND customer_id IS NOT NULL GROUP BY ALL),
+        main AS (SELECT customer_id, channel FROM own
+                 QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY revenue DESC, channel) = 1)
+        SELECT m.channel, r.* EXCLUDE (region)
+        FROM {store.result_table('customer_rfm')} r JOIN main m USING (customer_id)
+        WHERE r.region = $region ORDER BY m.channel, r.customer_id""", {"region": ctx.region}).df()
+
+
+def channel_loyalty(customers: pd.DataFrame) -> pd.DataFrame:
+    """Per channel of :func:`customer_channels`: customers, repeat_customer_share (two orders or more),
+    one_off_share, repeat_revenue_share, orders_per_customer, revenue_per_customer and median_recency_days; the
+    most loyal channel (highest repeat share) first.
+
+    >>> c = pd.DataFrame({"channel": ["web", "web", "shop"], "frequency": [3, 1, 1], "monetary": [90.0, 10.0, 5.0],
+    ...                   "recency_days": [2, 40, 10]})
+    >>> channel_loyalty(c)[["channel", "customers", "repeat_customer_share", "repeat_revenue_share",
+    ...                     "orders_per_customer"]].values.tolist()
+    [['web', 2, 0.5, 0.9, 2.0], ['shop', 1, 0.0, 0.0, 1.0]]
+    """
+    frame = customers.assign(repeat=customers["frequency"] >= 2,
+                             repeat_revenue=customers["monetary"].where(customers["frequency"] >= 2, 0.0))
+    out = frame.groupby("channel", as_index=False).agg(
+        customers=("frequency", "size"), repeat_customer_share=("repeat", "mean"),
+        repeat_revenue=("repeat_revenue", "sum"), revenue=("monetary", "sum"),
+        orders_per_customer=("frequency", "mean"), revenue_per_customer=("monetary", "mean"),
+        median_recency_days=("recency_days", "median"))
+    out["one_off_share"] = 1.0 - out["repeat_customer_share"]
+    out["repeat_revenue_share"] = (out["repeat_revenue"] / out["revenue"].where(out["revenue"] != 0)).astype("float64")
+    out = out.drop(columns=["repeat_revenue", "revenue"])
+    return out.sort_values(["repeat_customer_share", "customers", "channel"], ascending=[False, False, True],
+                           ignore_index=True)
+
+
+def _rfm_window(ctx: RegionContext) -> str:
+    first, _ = store.date_bounds(ctx.con)
+    as_of = ctx.windows.as_of.date()
+    return (f"every sale from {pd.Timestamp(first).date()} to {as_of} (orders and revenue over all of them; days since "
+            f"the last order counted to {as_of})")
+
+
+@_full_report_only
+def customers_by_channel(ctx: RegionContext) -> list[Any]:
+    """Customer RFM by channel: which channels bring loyal customers and which bring one-off buyers. Each customer
+    (``result_customer_rfm``) counts in the channel of most of its revenue in the region; per channel the share of
+    repeat buyers, orders and revenue per customer, and the mix of RFM segments (a chart)."""
+    if not store.has_result(ctx.con, "customer_rfm"):
+        reason = store.omitted(ctx.con, "customer_rfm").get("*", "the store holds no customer RFM")
+        return [note(f"Customers by channel are left out: {esc(reason)}.")]
+    customers = customer_channels(ctx)
+    if customers.empty:
+        return [note(f"Customers by channel are left out: no sale in {esc(ctx.region)} carries a customer id.")]
+    loyalty = channel_loyalty(customers)
+    out: list[Any] = [_window(_rfm_window(ctx)),
+                      markdown(narrative.customers_sentence(ctx.labels.named(loyalty), ctx.region,
+                                                            MIN_CUSTOMERS_TO_RANK))]
+    mix = customers.groupby(["channel", "rfm_cluster", "rfm_segment"], as_index=False).size()
+    mix["share"] = mix["size"] / mix.groupby("channel")["size"].transform("sum")
+    order = {c: i for i, c in enumerate(loyalty["channel"])}
+    mix = mix.sort_values(["channel", "rfm_cluster"], key=lambda c: c.map(order) if c.name == "channel" else c)
+    out.append(figure(plots.rfm_channel_mix(mix, ctx.labels)))
+    largest = mix.sort_values(["share", "rfm_cluster"], ascending=[False, True]).drop_duplicates("channel")
+    largest_text = {r.channel: f"{r.rfm_segment} ({percent(r.share, signed=False)})" for r in largest.itertuples()}
+    shown = loyalty.assign(customers=[number(v) for v in loyalty["customers"]],
+                           orders_per_customer=[f"{v:.2f}" for v in loyalty["orders_per_customer"]],
+                           median_recency_days=[number(v) for v in loyalty["median_recency_days"]],
+                           largest_segment=[largest_text[c] for c in loyalty["channel"]])
+    shown = shown[["channel", "customers", "repeat_customer_share", "one_off_share", "repeat_revenue_share",
+                   "orders_per_customer", "revenue_per_customer", "median_recency_days", "largest_segment"]]
+    out.append(table(shown.rename(columns={"largest_segment": "Largest RFM segment"}),
+                     money_columns=["revenue_per_customer"],
+                     percent_columns=["repeat_customer_share", "one_off_share", "repeat_revenue_share"],
+                     currency=ctx.currency, labels=ctx.labels))
+    without = [c for (c,) in ctx.con.execute(
+        "SELECT channel FROM sales WHERE region = ? GROUP BY channel HAVING count(customer_id) = 0 ORDER BY channel",
+        [ctx.region]).fetchall()]
+    if without:
+        out.append(note(f"{esc(', '.join(ctx.labels.channels_of(without)))}: no sale carries a customer id, so "
+                        f"{'these channels are' if len(without) > 1 else 'this channel is'} not in the table."))
+    out.append(note("A customer counts in the channel of most of its revenue in the region; orders and RFM segments "
+                    "(recency, frequency, monetary value, scored within the region) cover all its purchases there."))
+    return out
+
+
+@_full_report_only
+def run_rate(ctx: RegionContext) -> list[Any]:
+    """The run-rate projection against target of the running quarter per channel (revenue so far × days in the
+    quarter ÷ days elapsed, :func:`chanlib.analytics.kpi.kpi_table`), or the attainment of the latest quarter with
+    targets when it is complete; the channel furthest behind first."""
+    frame = store.read_result(ctx.con, "kpi_region_channel_quarter", ctx.region)
+    if "target_revenue" not in frame:
+        reason = store.omitted(ctx.con, "kpi_region_channel_quarter").get("targets", "the store has no targets table")
+        return [note(f"The run rate to target is left out: {esc(reason)}.")]
+    frame["period"] = pd.to_datetime(frame["period"])
+    as_of = ctx.windows.as_of
+    now = periods.period_start(as_of, "quarter")
+    targets = ctx.con.execute(
+        "SELECT channel, CAST(date_trunc('quarter', period) AS DATE) AS quarter, sum(target_revenue) AS target "
+        "FROM targets WHERE region = ? AND date_trunc('quarter', period) <= ? AND target_revenue IS NOT NULL "
+        "GROUP BY ALL", [ctx.region, now.date()]).df()
+    if targets.empty:
+        return [note(f"The run rate to target is left out: the targets table has no figures for {esc(ctx.region)} "
+                     f"up to {periods.label(now, 'quarter')}.")]
+    targets["quarter"] = pd.to_datetime(targets["quarter"])
+    start = targets["quarter"].max()
+    end = periods.period_end(start, "quarter")
+    label = periods.label(start, "quarter")
+    running = bool(as_of < end)  # as the KPI cube projects: a quarter is running until its last day has sales
+    elapsed, length = int((min(as_of, end) - start).days) + 1, int((end - start).days) + 1
+    current = frame[(frame["period"] == start) & frame["target_revenue"].notna()]
+    # a channel with a target but no sale in the quarter has no row in the KPI cube: it stands at zero
+    unsold = targets[(targets["quarter"] == start) & ~targets["channel"].isin(current["channel"])]
+    if len(unsold):
+        current = pd.concat([current, pd.DataFrame({
+            "channel": unsold["channel"], "target_revenue": unsold["target"], "targeted_revenue": 0.0,
+            "target_attainment": [0.0 if t > 0 else float("nan") for t in unsold["target"]],
+            "projected_revenue": 0.0,
+            "projected_attainment": [0.0 if t > 0 else float("nan") for t in unsold["target"]]})], ignore_index=True)
+    current = current.sort_values(["projected_attainment", "channel"])
+    if running:
+        window = f"{label}, the running quarter: day {elapsed} of {length}, sales up to {as_of.date()}"
+    elif start < now:
+        window = (f"{label}, the latest quarter with targets (complete); the targets table has no figures for "
+                  f"{periods.label(now, 'quarter')} yet")
+    else:
+        window = f"{label}, complete (sales up to its last day)"
+    out: list[Any] = [_window(window),
+                      markdown(narrative.run_rate_sentence(ctx.labels.named(current), ctx.region, label, ctx.currency,
+                                                           running, elapsed, length, as_of))]
+    if running and current["projected_attainment"].notna().any():
+        out.append(figure(plots.metric_bars(current, "projected_attainment",
+                                            f"Projected target attainment at the run-rate, {label}", reference=1.0,
+                                            palette=ctx.palette, labels=ctx.labels)))
+    gap = current["projected_revenue"] - current["target_revenue"]
+    if running:
+        shown = pd.DataFrame({"channel": current["channel"], "target_revenue": current["target_revenue"],
+                              "Revenue so far": current["targeted_revenue"],
+                              "Attainment so far": current["target_attainment"],
+                              "projected_revenue": current["projected_revenue"],
+                              "projected_attainment": current["projected_attainment"],
+                              "Projected − target": gap})
+        money_columns = ["target_revenue", "Revenue so far", "projected_revenue", "Projected − target"]
+        percent_columns = ["Attainment so far", "projected_attainment"]
+    else:
+        shown = pd.DataFrame({"channel": current["channel"], "target_revenue": current["target_revenue"],
+                              "revenue": current["targeted_revenue"], "target_attainment": current["target_attainment"],
+                              "Revenue − target": gap})
+        money_columns, percent_columns = ["target_revenue", "revenue", "Revenue − target"], ["target_attainment"]
+    out.append(table(shown, money_columns=money_columns, percent_columns=percent_columns, currency=ctx.currency,
+                     labels=ctx.labels))
+    untargeted = frame[(frame["period"] == start) & frame["target_revenue"].isna()]["channel"]
+    if len(untargeted):
+        out.append(note(f"No target for {label}: {esc(', '.join(ctx.labels.channels_of(sorted(untargeted))))}."))
+    if running:
+        out.append(note("The run-rate assumes the rest of the quarter sells at the daily rate so far (revenue in the "
+                        "months that have a target); it ignores seasonality within the quarter."))
+    return out
+
+
+def _category_sql(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """(FROM clause, category expression) of sales with their category: from the products table when the store
+    has one with categories (as the KPI engine), else the sales table's own ``category``; MissingInput without
+    either."""
+    have = store.table_columns(con, "sales")
+    if ("product_id" in have and store.has_table(con, "products")
+            and "category" in store.table_columns(con, "products")):
+        return "sales s JOIN products p ON p.product_id = s.product_id", "p.category"
+    if "category" in have:
+        return "sales s", "s.category"
+    raise MissingInput("products", "market share by category needs the products table (or a category column in "
+                                   "the sales)")
+
+
+def category_market_share(con: duckdb.DuckDBPyConnection, region: str, quarters: list[pd.Timestamp]) -> pd.DataFrame:
+    """Per category of the ``market`` table and quarter in ``quarters``: the region's revenue, market_size,
+    market_share (revenue ÷ market size, as :func:`chanlib.analytics.kpi.kpi_table`), competitor_sales and
+    competitor_share (NaN where a market row lacks competitor sales or the table has no such column)."""
+    source, category = _category_sql(con)
+    competitor = ("CASE WHEN count(competitor_sales) = count(*) THEN sum(competitor_sales) END"
+                  if "competitor_sales" in store.table_columns(con, "market") else "CAST(NULL AS DOUBLE)")
+    ranges = " OR ".join(f"(s.date BETWEEN $s{i} AND $e{i})" for i in range(len(quarters)))
+    args: dict[str, object] = {"region": region, "quarters": [q.date() for q in quarters]}
+    for i, q in enumerate(quarters):
+        args.update({f"s{i}": q.date(), f"e{i}": periods.period_end(q, "quarter").date()})
+    frame = con.execute(f"""
+        WITH mk AS (SELECT category, CAST(date_trunc('quarter', period) AS DATE) AS quarter,
+                           sum(market_size) AS market_size, {competitor} AS competitor_sales
+                    FROM market WHERE region = $region AND market_size IS NOT NULL GROUP BY ALL),
+        ours AS (SELECT {category} AS category, CAST(date_trunc('quarter', s.date) AS DATE) AS quarter,
+                        sum(s.revenue) AS revenue
+                 FROM {source} WHERE s.region = $region AND ({ranges}) GROUP BY ALL)
+        SELECT mk.category, mk.quarter, coalesce(ours.revenue, 0) AS revenue, mk.market_size, mk.competitor_sales
+        FROM mk LEFT JOIN ours USING (category, quarter)
+        WHERE mk.quarter IN (SELECT unnest($quarters)) ORDER BY mk.quarter, mk.category""", args).df()
+    frame["quarter"] = pd.to_datetime(frame["quarter"])
+    size = frame["market_size"].where(frame["market_size"] > 0)
+    frame["market_share"] = (frame["revenue"] / size).astype("float64")
+    frame["competitor_share"] = (frame["competitor_sales"].astype("float64") / size).astype("float64")
+    return frame
+
+
+def _market_quarter(ctx: RegionContext) -> tuple[pd.Timestamp, periods.Periods]:
+    """The quarter market share is shown for: the latest complete quarter that the market table has figures for in
+    the region (and the comparison periods of the latest complete quarter)."""
+    p = evaluation.latest_complete_period(ctx.con, "quarter", **ctx.period_args)
+    rows = ctx.con.execute("SELECT DISTINCT CAST(date_trunc('quarter', period) AS DATE) FROM market "
+                           "WHERE region = ? AND market_size IS NOT NULL AND period <= ?",
+                           [ctx.region, p.end]).fetchall()
+    if not rows:
+        raise MissingInput("market", f"the market table has no figures for {ctx.region} up to {p.label}")
+    return max(pd.Timestamp(q) for (q,) in rows), p
+
+
+@_full_report_only
+def market_share(ctx: RegionContext) -> list[Any]:
+    """Market share and its change against competitor sales, by category (the ``market`` table): the latest complete
+    quarter with market figures against the same quarter a year earlier."""
+    if not store.has_table(ctx.con, "market"):
+        return [note("Market share is left out: the store has no market table.")]
+    try:
+        start, p = _market_quarter(ctx)
+        ly = start - pd.DateOffset(years=1)
+        frame = category_market_share(ctx.con, ctx.region, [start, ly])
+    except MissingInput as exc:
+        return [note(f"Market share is left out: {esc(exc.reason)}.")]
+    label, ly_label = periods.label(start, "quarter"), periods.label(ly, "quarter")
+    now, before = frame[frame["quarter"] == start].set_index("category"), frame[frame["quarter"] == ly]
+    first = store.date_bounds(ctx.con)[0]
+    ly_reason = None
+    if not periods.covered(first, ly, ctx.params.periods.coverage_slack_days):
+        ly_reason, before = "the sales do not reach back to it", before.iloc[0:0]
+    elif before.empty:
+        ly_reason = "the market table has no figures for it"
+    before = before.set_index("category")
+    for column in ("market_share", "competitor_share"):
+        now[f"{column}_ly"] = before[column].reindex(now.index)
+        now[f"{column}_change_yoy"] = now[column] - now[f"{column}_ly"]
+    total = pd.Series({"revenue": now["revenue"].sum(), "market_size": now["market_size"].sum(),
+                       "competitor_sales": now["competitor_sales"].sum(min_count=len(now))})
+    total["market_share"] = total["revenue"] / total["market_size"] if total["market_size"] > 0 else float("nan")
+    total["competitor_share"] = total["competitor_sales"] / total["market_size"] if total["market_size"] > 0 \
+        else float("nan")
+    same = before.reindex(now.index).dropna(subset=["market_size"])
+    for column, numerator in (("market_share", "revenue"), ("competitor_share", "competitor_sales")):
+        base = (same[numerator].sum(min_count=len(same)) / same["market_size"].sum()
+                if len(same) == len(now) and same["market_size"].sum() > 0 else float("nan"))
+        total[f"{column}_ly"] = base
+        total[f"{column}_change_yoy"] = total[column] - base
+    if ly_reason is None and len(same) < len(now):
+        ly_reason = "the market table lacks some of its categories then"
+    window = f"{label}, the latest complete quarter" + (" with market figures" if start < pd.Timestamp(p.start) else "")
+    window += (f", against {ly_label}" if pd.notna(total["market_share_ly"])
+               else f"; no comparison with {ly_label} ({ly_reason or 'no market share then'})")
+    shown = now.reset_index().sort_values(["market_size", "category"], ascending=[False, True])
+    shown = pd.concat([shown, total.to_frame().T.assign(category="All categories")], ignore_index=True)
+    out: list[Any] = [_window(window),
+                      markdown(narrative.market_share_sentence(shown.iloc[:-1], total, ctx.region, label, ly_label,
+                                                               ctx.currency, ly_reason))]
+    columns = {"category": "Category", "revenue": "revenue", "market_size": "market_size",
+               "market_share": "market_share", "market_share_ly": f"Market share {ly_label}",
+               "market_share_change_yoy": "market_share_change_yoy", "competitor_share": "competitor_share",
+               "competitor_share_change_yoy": "competitor_share_change_yoy"}
+    has_competitors = bool(now["competitor_share"].notna().any())
+    if not has_competitors:
+        columns = {k: v for k, v in columns.items() if not k.startswith("competitor")}
+    table_frame = shown[list(columns)].rename(columns=columns)
+    for column in ("market_share_change_yoy", "competitor_share_change_yoy"):
+        if column in table_frame:
+            table_frame[column] = [narrative.points(v, signed=True) for v in table_frame[column]]
+    out.append(table(table_frame, money_columns=["revenue", "market_size"],
+                     percent_columns=[c for c in ("market_share", f"Market share {ly_label}", "competitor_share")
+                                      if c in table_frame], currency=ctx.currency, labels=ctx.labels))
+    if not has_competitors:
+        reason = ("the market table has no competitor_sales column"
+                  if "competitor_sales" not in store.table_columns(ctx.con, "market")
+                  else f"the market table has no competitor sales for {esc(ctx.region)} in {label}")
+        out.append(note(f"Competitor share is left out: {reason}."))
+    out.append(note("Market share = the region's revenue in the category ÷ the market table's market size (every "
+                    "market of the region: domestic and cross-border); competitor share = competitor sales ÷ market "
+                    "size; changes in points against the same quarter a year earlier."))
+    return out
+
+
+def top_comments(con: duckdb.DuckDBPyConnection, region: str, start: pd.Timestamp, end: pd.Timestamp, n: int,
+                 min_responses: int = MIN_COMMENT_RESPONSES) -> pd.DataFrame:
+    """The ``n`` most frequent feedback comments per channel of ``region`` dated ``start`` .. ``end``: channel,
+    comment (its most frequent spelling; comments are grouped ignoring case and runs of spaces), comment_responses,
+    comment_share (of the channel's comments), comment_mean_score; only comments given at least ``min_responses``
+    times; ties: the lower mean score first. Channels with the most comments first."""
+    return con.execute(r"""
+        WITH f AS (SELECT channel, score, regexp_replace(trim(comment), '\s+', ' ', 'g') AS text FROM feedback
+                   WHERE region = $region AND date BETWEEN $start AND $end AND comment IS NOT NULL),
+        c AS (SELECT *, lower(text) AS key FROM f WHERE text <> ''),
+        spelling AS (SELECT channel, key, text, count(*) AS n FROM c GROUP BY channel, key, text
+                     QUALIFY row_number() OVER (PARTITION BY channel, key ORDER BY n DESC, text) = 1),
+        per AS (SELECT channel, count(*) AS commented FROM c GROUP BY ALL),
+        agg AS (SELECT channel, key, count(*) AS comment_responses, avg(score) AS comment_mean_score
+                FROM c GROUP BY ALL)
+        SELECT a.channel, s.text AS comment, a.comment_responses,
+               a.comment_responses / p.commented AS comment_share, a.comment_mean_score
+        FROM agg a JOIN spelling s USING (channel, key) JOIN per p USING (channel)
+        WHERE a.comment_responses >= $min
+        QUALIFY row_number() OVER (PARTITION BY a.channel
+                                   ORDER BY a.comment_responses DESC, a.comment_mean_score, s.text) <= $n
+        ORDER BY p.commented DESC, a.channel, a.comment_responses DESC, a.comment_mean_score, s.text""",
+                       {"region": region, "start": start.date(), "end": end.date(), "n": n,
+                        "min": min_responses}).df()
+
+
+@_full_report_only
+def feedback_comments(ctx: RegionContext) -> list[Any]:
+    """The most frequent feedback comments by channel over the trailing window, each with how often it was given
+    and its mean score (``report.top_comments`` per channel; comments are customers' free text, shown escaped)."""
+    if not store.has_table(ctx.con, "feedback"):
+        return [note("Feedback comments are left out: the store has no feedback table.")]
+    if "comment" not in store.table_columns(ctx.con, "feedback"):
+        return [note("Feedback comments are left out: the feedback table has no comment column.")]
+    start, end = periods.trailing_window(ctx.windows.as_of, ctx.params.periods.window_months)
+    counts = ctx.con.execute("SELECT count(*), count(*) FILTER (WHERE trim(comment) <> '') FROM feedback "
+                             "WHERE region = ? AND date BETWEEN ? AND ?",
+                             [ctx.region, start.date(), end.date()]).fetchall()[0]
+    responses, commented = int(counts[0]), int(counts[1])
+    out: list[Any] = [_window(ctx.windows.trailing)]
+    if commented == 0:
+        what = "no feedback response" if responses == 0 else f"none of {number(responses)} feedback responses"
+        return out + [note(f"{what[:1].upper() + what[1:]} in {esc(ctx.region)} in the window "
+                           f"{'carries a comment' if responses else ''}".rstrip() + ".")]
+    top = top_comments(ctx.con, ctx.region, start, end, ctx.params.report.top_comments)
+    out.append(markdown(narrative.feedback_comments_sentence(ctx.labels.named(top), ctx.region, commented, responses,
+                                                             MIN_COMMENT_RESPONSES)))
+    if len(top):
+        shown = top.assign(comment_responses=[number(v) for v in top["comment_responses"]],
+                           comment_mean_score=[f"{v:.1f}" for v in top["comment_mean_score"]])
+        out.append(table(shown.rename(columns={"comment": "Comment"}), percent_columns=["comment_share"],
+                         labels=ctx.labels))
+    out.append(note(f"Up to {ctx.params.report.top_comments} comments per channel (`report.top_comments`), each "
+                    f"given at least {MIN_COMMENT_RESPONSES} times; comments that differ only in case or spacing "
+                    "count as one."))
     return out

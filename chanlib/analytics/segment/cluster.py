@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits
 
 from chanlib.analytics.segment.naming import name_segments
 from chanlib.analytics.segment.scaling import RobustScaler, check_features
-from chanlib.config import SegmentSettings
+from chanlib.config import MEAN_FEATURES, SegmentSettings
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ ORDER_BY = "revenue"
 #: added to the GMM's variances (robust units), so a near-constant feature inside a cluster cannot dominate the BIC
 GMM_REG_COVAR = 1e-3
 #: features a profile shows as the segment mean (a share held by some partners and not others); others: median
-MEAN_FEATURES = {"online_share"}
 
 
 class PartnerSegmenter:
@@ -72,7 +71,7 @@ class PartnerSegmenter:
     scores_ : criterion per tried k (Series indexed by k; silhouette: higher is better, bic: lower)
     names_ : {segment id: name}
     profiles_ : per segment id, name, partners, share of partners, revenue share (with a revenue column) and the
-        median of each feature in its own units (the mean for :data:`MEAN_FEATURES`)
+        median of each feature in its own units (the mean for :data:`chanlib.config.MEAN_FEATURES`)
     embedding_ : 2-D PCA of the scaled features per partner (DataFrame pc1, pc2 indexed by partner id)
     dropped_ : features left out of the clustering, with the reason
     """
