@@ -152,19 +152,26 @@ def _params(args: argparse.Namespace):
     return load_params(args.params or _default_params(), dict(args.data))
 
 
-def _forecast_store(params):
-    """The reconciled forecasts of the run's hierarchy, from the store (built or refreshed first)."""
+def _stored(params, name: str, analysis: str, what: str, reason_key: str = "*"):
+    """Result ``name`` of the store (built or refreshed first) and what ``analysis`` left out; a one-line error
+    naming the build's reason (``reason_key`` of its omissions, else the analysis as a whole) when it is absent."""
     from chanlib.build import ensure
     from chanlib.data import store
 
     con = store.connect(ensure(params))
     try:
-        if not store.has_result(con, "forecast"):
-            reason = store.omitted(con, "forecast").get("*", "the store has no forecasts")
-            raise ChanlibError(f"{params.store}: no forecasts: {reason}")
-        frame = store.read_result(con, "forecast")
+        omitted = store.omitted(con, analysis)
+        if not store.has_result(con, name):
+            reason = omitted.get(reason_key) or omitted.get("*") or f"the store has no {what}"
+            raise ChanlibError(f"{params.store}: no {what}: {reason}")
+        return store.read_result(con, name), omitted
     finally:
         con.close()
+
+
+def _forecast_store(params):
+    """The reconciled forecasts of the run's hierarchy, from the store (built or refreshed first)."""
+    frame, _ = _stored(params, "forecast", "forecast", "forecasts")
     bounds = [c for c in frame.columns if c.startswith(("lo_", "hi_"))]
     return frame[["unique_id", "ds", "model", "yhat", *bounds, "level", "cutoff"]]
 
@@ -236,20 +243,9 @@ PARTNER_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _partner_table(params, command: str):
     """A partner-management result from the store (built or refreshed first), its issue's columns first."""
-    from chanlib.build import ensure
-    from chanlib.data import store
-
     name, first = PARTNER_COMMANDS[command]
-    con = store.connect(ensure(params))
-    try:
-        if not store.has_result(con, name):
-            left_out = store.omitted(con, "partners")
-            reason = (left_out.get("*") or (left_out.get("candidates") if command == "screen" else None)
-                      or "the store has no partner results")
-            raise ChanlibError(f"{params.store}: no {name.replace('_', ' ')}: {reason}")
-        frame = store.read_result(con, name)
-    finally:
-        con.close()
+    frame, _ = _stored(params, name, "partners", name.replace("_", " "),
+                       reason_key="candidates" if command == "screen" else "*")
     return frame[[*first, *(c for c in frame.columns if c not in first)]]
 
 
@@ -320,20 +316,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "alerts":
         from chanlib.analytics.alerts import COLUMNS
-        from chanlib.build import ensure
-        from chanlib.data import store
         from chanlib.io import write_table
 
-        con = store.connect(ensure(params))
-        try:
-            if not store.has_result(con, "alerts"):
-                reason = store.omitted(con, "alerts").get("*", "the store has no alerts")
-                raise ChanlibError(f"{params.store}: no alerts: {reason}")
-            frame = store.read_result(con, "alerts")
-            for rule, why in store.omitted(con, "alerts").items():
-                log.info("alert rule %s left out: %s", rule, why)
-        finally:
-            con.close()
+        frame, omitted = _stored(params, "alerts", "alerts", "alerts")
+        for rule, why in omitted.items():
+            log.info("alert rule %s left out: %s", rule, why)
         if args.since_last:
             frame = frame[frame["state"].isin(["new", "resolved"])]
         write_table(frame[list(COLUMNS)], args.out)

@@ -3,7 +3,8 @@ place, so a reader (or a crash) never sees a half-written file.
 
 :func:`atomic_path` is the one primitive: a context manager that yields a temporary path and moves it onto the target
 when the block succeeds (and removes it when it fails). :func:`write_text`, :func:`write_table` (CSV or Parquet by
-suffix), :func:`replace_dir` and :func:`point_symlink` are built on the same rule.
+suffix), :func:`replace_dir` and :func:`point_symlink` are built on the same rule. :func:`exclusive` keeps two runs
+from writing the same folder at once.
 
 Examples
 --------
@@ -18,8 +19,11 @@ Examples
 """
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +32,8 @@ from pathlib import Path
 import pandas as pd
 
 from chanlib.errors import ChanlibError
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -99,3 +105,48 @@ def point_symlink(link: Path, target_name: str) -> None:
     tmp = temporary_name(link)
     tmp.symlink_to(target_name, target_is_directory=True)
     os.replace(tmp, link)
+
+
+class Busy(ChanlibError):
+    """Another run holds the lock (and the caller chose not to wait)."""
+
+
+@contextmanager
+def exclusive(lock_file: str | Path, wait: bool = True, what: str = "another run") -> Iterator[Path]:
+    """Hold an exclusive lock on ``lock_file`` for the block (``flock``: released by the OS if the holder dies).
+
+    When another process holds it, wait for it (logging once that we wait) or, with ``wait=False``, raise
+    :class:`Busy` at once. The file keeps the holder's pid and start time, for the message.
+
+    >>> import tempfile, pathlib
+    >>> lock = pathlib.Path(tempfile.mkdtemp()) / ".lock"
+    >>> with exclusive(lock):
+    ...     try:
+    ...         with exclusive(lock, wait=False):
+    ...             pass
+    ...     except Busy as exc:
+    ...         print(str(exc).split(":")[0] == str(lock))
+    True
+    """
+    path = Path(lock_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            if not wait:
+                raise Busy(f"{path}: {what} is in progress ({holder}); try again later or drop --no-wait") from None
+            log.warning("%s: waiting for %s to finish (%s)", path, what, holder)
+            started = time.monotonic()
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            log.info("%s: lock acquired after %.0f s", path, time.monotonic() - started)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        fh.flush()
+        yield path
+    finally:
+        fh.close()  # closing the descriptor releases the lock

@@ -137,9 +137,11 @@ def test_resume_renders_only_what_is_missing(demo_run, demo_params, tmp_path):
         if record["region"] != removed:
             assert after[record["region"]] == record
     assert after[removed]["status"] == "ok" and after[removed]["html"] == html.name
-    pages = {p for p in run_dir.glob("*.html") if p.name not in ("index.html", "definitions.html")}
+    pages = {p for p in run_dir.glob("*.html")
+             if p.name not in ("index.html", "definitions.html", "overview.html", "quality.html")}
     assert pages == {pair[0] for pair in files.values()}
-    assert set((run_dir / "notebooks").iterdir()) == {pair[1] for pair in files.values()}
+    assert set((run_dir / "notebooks").iterdir()) - {run_dir / "notebooks" / "overview.ipynb"} == {
+        pair[1] for pair in files.values()}
 
 
 def _start_standalone_run(request, background):
@@ -179,7 +181,8 @@ def test_superstore_renders_four_region_reports(superstore_report):
     assert result.returncode == 0, result.stderr
     latest = superstore_report.out / "latest"
     pages = sorted(p.name for p in latest.glob("*.html"))
-    assert pages == ["Central.html", "East.html", "South.html", "West.html", "definitions.html", "index.html"]
+    assert pages == ["Central.html", "East.html", "South.html", "West.html", "definitions.html", "index.html",
+                     "overview.html", "quality.html"]
     west = (latest / "West.html").read_text()
     _assert_shareable(west)
     assert "USD" in west and "Consumer" in west
@@ -220,8 +223,11 @@ def test_one_region_one_month_and_escaped_names(one_region_run):
     result, tmp_path = one_region_run.result(), one_region_run.folder
     assert result.returncode == 0, result.stderr
     pages = [p for p in (tmp_path / "reports" / "latest").glob("*.html")
-             if p.name not in ("index.html", "definitions.html")]
+             if p.name not in ("index.html", "definitions.html", "overview.html", "quality.html")]
     assert len(pages) == 1
+    overview = (tmp_path / "reports" / "latest" / "overview.html").read_text()  # the overview copes with it too
+    _assert_shareable(overview)
+    assert "<b>&amp;" not in overview and "Nord &lt;b&gt;&amp;amp; Sud&lt;/b&gt;" in overview
     html = pages[0].read_text()
     _assert_shareable(html)
     assert "<script>web" not in html and "<b>&amp;" not in html

@@ -149,6 +149,11 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
 
 
+def optional_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of an optional ``table``: empty when the store does not have it."""
+    return table_columns(con, table) if has_table(con, table) else set()
+
+
 def regions(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every region in the sales table, sorted."""
     return [r for (r,) in con.execute("SELECT DISTINCT region FROM sales ORDER BY region").fetchall()]

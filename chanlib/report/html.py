@@ -63,13 +63,19 @@ DISPLAY_PRIORITY: list[str] = [
 # export
 
 
-def export_html(notebook: nbformat.NotebookNode | Path, html_path: Path, *, title: str) -> Path:
+#: a markdown cell holding only this puts the table of contents there (else it comes first)
+TOC_MARKER = "<!-- chanlib-toc -->"
+
+
+def export_html(notebook: nbformat.NotebookNode | Path, html_path: Path, *, title: str, footer: str = "") -> Path:
     """Render an executed notebook to one self-contained HTML file (written to a temp name, then os.replace).
 
     ``notebook`` is a notebook node or the path of an ``.ipynb``; images a markdown cell references by a relative
     path are embedded from the notebook's directory (from the current directory for a node). The caller's node is
-    not modified. Raises :class:`~chanlib.errors.ChanlibError`, naming the references, when the HTML would load
-    anything from outside the file; then nothing is written and an existing ``html_path`` is left as it was.
+    not modified. ``footer`` is a line of plain text (escaped) at the end of the page, e.g. the run id, the data
+    fingerprint and the chanlib version. The table of contents goes where a markdown cell holds :data:`TOC_MARKER`
+    (first when none does). Raises :class:`~chanlib.errors.ChanlibError`, naming the references, when the HTML
+    would load anything from outside the file; then nothing is written and an existing ``html_path`` is left as it was.
     Returns ``html_path``.
     """
     html_path = Path(html_path)
@@ -83,7 +89,8 @@ def export_html(notebook: nbformat.NotebookNode | Path, html_path: Path, *, titl
     nb.metadata["title"] = title  # the lab template's <title>, escaped there
 
     toc = _HeadingCollector()
-    resources: dict[str, Any] = {"metadata": {"name": name, "path": str(base_dir)}}
+    resources: dict[str, Any] = {"metadata": {"name": name, "path": str(base_dir)}, "chanlib_footer": footer,
+                                 "chanlib_toc_marker": TOC_MARKER}
     body, _ = _make_exporter(toc).from_notebook_node(nb, resources=resources)
 
     refs = external_references(body)

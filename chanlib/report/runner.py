@@ -4,26 +4,39 @@ A run builds (or reuses) the store, which already holds every cross-region resul
 once per region with papermill in worker processes — local processes by default, or the workers of a Dask
 distributed scheduler — and converts each to self-contained HTML. It writes::
 
-    <out>/<run-id>/index.html          a row per region: status, headline KPIs, link
+    <out>/<run-id>/index.html          a row per region: status, headline KPIs, link (the overview linked first)
+    <out>/<run-id>/overview.html       all regions side by side (notebooks/overview.ipynb)
     <out>/<run-id>/definitions.html    how every figure is computed (from chanlib.analytics.definitions)
     <out>/<run-id>/<region>.html       the rendered reports
     <out>/<run-id>/notebooks/*.ipynb   the executed notebooks (partial ones for failed regions)
+    <out>/<run-id>/partners/*.html     with ``partners=True`` (``--partners``): one page per partner, to be sent to
+                                       that partner, linked from no other page (chanlib.report.partner_pages)
+    <out>/<run-id>/quality.html        rows read, kept and set aside per input, with examples (chanlib.report.quality)
+    <out>/<run-id>/rejects/*.csv       every row ingest set aside, with row number and reason
     <out>/<run-id>/params.yaml         the params of the run, with absolute paths
-    <out>/<run-id>/manifest.json       what ran, how long, what failed
-    <out>/latest -> <run-id>
+    <out>/<run-id>/manifest.json       what ran, how long, what failed (written when the run finishes)
+    <out>/latest -> <run-id>           the newest *finished* run
 
 A failing region does not stop the others; its index row says why and links its partial notebook.
+
+Built for schedules: one run at a time per reports folder (``<out>/.lock``; a second run waits, or exits 1 with
+``--no-wait``); a page whose notebook, params and store fingerprint are unchanged since the last finished run is
+reused rather than rendered (``--force`` renders all); ``latest`` moves only when a run finishes, so a run killed
+mid-way never becomes latest, and ``--resume`` continues it. Each worker keeps one warm kernel for all its pages
+(:mod:`chanlib.report.kernels`) and converts to HTML itself.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
+import shutil
 import time
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,9 +50,10 @@ from chanlib import __version__
 from chanlib.analytics import definitions, kpi
 from chanlib.build import ensure
 from chanlib.config import Params, project_root
-from chanlib.data import store
+from chanlib.data import ingest, store
 from chanlib.errors import ChanlibError, DataError
-from chanlib.io import point_symlink, write_text
+from chanlib.io import atomic_path, exclusive, point_symlink, write_text
+from chanlib.report import quality
 from chanlib.report.narrative import DEFINITIONS_PAGE, growth_reason, money, number, percent
 
 if TYPE_CHECKING:
@@ -48,6 +62,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+#: a run folder holding this file was started and has not finished (``--resume`` continues it)
+RUNNING = ".running"
+#: the lock file of a reports folder: one run at a time
+LOCK = ".lock"
+#: the overview of all regions: its notebook (in the checkout's notebooks/) and its page's name in a run
+OVERVIEW_NOTEBOOK = "overview.ipynb"
+OVERVIEW = "overview"
 
 
 @dataclass
@@ -61,6 +82,10 @@ class RegionResult:
     notebook: str
     seconds: float
     error: str | None = None
+    #: what the page depends on (:func:`page_key`); an unchanged key lets the next run reuse the page
+    key: str = ""
+    #: reused from the last finished run, not rendered again
+    skipped: bool = False
 
 
 @dataclass
@@ -70,10 +95,14 @@ class RunSummary:
     run_dir: Path
     index: Path
     results: list[RegionResult]
+    #: the overview page's result (None when the checkout has no overview notebook)
+    overview: RegionResult | None = None
 
     @property
     def failed(self) -> list[RegionResult]:
-        return [r for r in self.results if r.status != "ok"]
+        """The region reports and the overview that failed."""
+        pages = self.results + ([self.overview] if self.overview is not None else [])
+        return [r for r in pages if r.status != "ok"]
 
 
 def slugify(region: str) -> str:
@@ -107,33 +136,54 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_region(notebook: str, run_dir: str, region: str, slug: str, params_path: str, store_path: str,
-                  cell_timeout: int) -> RegionResult:
-    """Execute the region notebook for ``region`` and convert it to HTML (runs in a worker process)."""
-    import papermill as pm
+def _failure(name: str, slug: str, out_nb: Path, started: float, exc: BaseException) -> RegionResult:
     from papermill.exceptions import PapermillExecutionError
 
+    if isinstance(exc, PapermillExecutionError):  # a cell error: the notebook's answer, never retried
+        error = _one_line(f"{exc.ename}: {exc.evalue}")
+    else:
+        log.debug("%s failed:\n%s", name, traceback.format_exc())
+        error = _one_line(f"{type(exc).__name__}: {exc}")
+    return RegionResult(name, slug, "failed", None, out_nb.name, time.perf_counter() - started, error)
+
+
+def render_page(notebook: str, run_dir: str, name: str, slug: str, parameters: dict[str, Any], title: str,
+                cell_timeout: int, footer: str = "", key: str = "") -> RegionResult:
+    """Execute ``notebook`` with ``parameters`` in this worker's warm kernel and convert it to ``<slug>.html`` in
+    the worker (runs in a worker process; a failure is reported in the result, never raised)."""
     from chanlib.report.html import export_html
+    from chanlib.report.kernels import worker_kernel
 
     started = time.perf_counter()
     out_nb = Path(run_dir) / "notebooks" / f"{slug}.ipynb"
     html_path = Path(run_dir) / f"{slug}.html"
     try:
-        executed = pm.execute_notebook(
-            notebook, str(out_nb),
-            parameters={"region": region, "params_path": params_path, "store_path": store_path},
-            kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=cell_timeout,
-            cwd=str(Path(notebook).parent),
-        )
-        export_html(executed, html_path, title=f"{region}: channel report")
-    except PapermillExecutionError as exc:
-        error = _one_line(f"{exc.ename}: {exc.evalue}")
-        return RegionResult(region, slug, "failed", None, out_nb.name, time.perf_counter() - started, error)
+        executed = worker_kernel(Path(notebook).parent).execute(notebook, out_nb, parameters, timeout=cell_timeout)
+        export_html(executed, html_path, title=title, footer=footer)
     except Exception as exc:  # a worker must report, not crash the run
-        log.debug("region %s failed:\n%s", region, traceback.format_exc())
-        error = _one_line(f"{type(exc).__name__}: {exc}")
-        return RegionResult(region, slug, "failed", None, out_nb.name, time.perf_counter() - started, error)
-    return RegionResult(region, slug, "ok", html_path.name, out_nb.name, time.perf_counter() - started)
+        return _failure(name, slug, out_nb, started, exc)
+    return RegionResult(name, slug, "ok", html_path.name, out_nb.name, time.perf_counter() - started, key=key)
+
+
+def render_region(notebook: str, run_dir: str, region: str, slug: str, params_path: str, store_path: str,
+                  cell_timeout: int, title: str | None = None, footer: str = "", key: str = "") -> RegionResult:
+    """Execute the region notebook for ``region`` and convert it to HTML (runs in a worker process).
+
+    The notebook runs in the worker's warm kernel (:mod:`chanlib.report.kernels`): started once per worker, its
+    namespace cleared between regions.
+    """
+    return render_page(notebook, run_dir, region, slug,
+                       {"region": region, "params_path": params_path, "store_path": store_path},
+                       title or f"{region}: channel report", cell_timeout, footer, key)
+
+
+def render_overview(notebook: str, run_dir: str, params_path: str, store_path: str,
+                    cell_timeout: int, title: str = "Overview: all regions", footer: str = "",
+                    key: str = "") -> RegionResult:
+    """Execute the overview notebook (all regions) and convert it to ``overview.html`` (runs in a worker process);
+    a failure is reported in the result, as for a region."""
+    return render_page(notebook, run_dir, OVERVIEW, OVERVIEW, {"params_path": params_path, "store_path": store_path},
+                       title, cell_timeout, footer, key)
 
 
 def _executor(workers: int, scheduler: str | None) -> tuple[Executor, Client | None]:
@@ -142,7 +192,22 @@ def _executor(workers: int, scheduler: str | None) -> tuple[Executor, Client | N
 
         client = Client(scheduler)
         return client.get_executor(pure=False), client
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")), None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_exit_with_parent,
+                               initargs=(os.getpid(),)), None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the run's process is gone (e.g. killed by a scheduler's timeout);
+    its kernel follows (ipykernel watches its parent). Otherwise the orphan would live on, rendering the pages still
+    queued into the killed run's folder, perhaps while ``--resume`` renders them too."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="chanlib-parent-watch", daemon=True).start()
 
 
 def _rendered(result: RegionResult | None, run_dir: Path) -> bool:
@@ -164,19 +229,112 @@ def _run_params_file(params: Params, run_dir: Path) -> Path:
     return path
 
 
+#: the HTML templates pages are rendered with (not Python, so not in the store's code fingerprint)
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _templates_digest() -> bytes:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in TEMPLATES.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(TEMPLATES).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+def page_key(notebook: Path, params: Params, meta: dict, name: str) -> str:
+    """What a page depends on: its notebook, the params (not where or how fast the run writes), the store's
+    fingerprint, the page's name and the HTML templates. The same key means the page would come out the same, so it
+    is reused."""
+    shaping = params.model_dump(mode="json", exclude={"report": {"out", "workers"}})
+    digest = hashlib.sha256()
+    for part in (notebook.read_bytes(), json.dumps(shaping, sort_keys=True, default=str).encode(),
+                 json.dumps(meta.get("fingerprint"), sort_keys=True, default=str).encode(), name.encode(),
+                 __version__.encode(), _templates_digest()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:16]
+
+
+def _read_manifest(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _results(records: list[dict[str, Any]]) -> dict[str, RegionResult]:
+    known = set(RegionResult.__dataclass_fields__)
+    return {r["region"]: RegionResult(**{k: v for k, v in r.items() if k in known}) for r in records}
+
+
+def _unfinished_run(out: Path) -> Path | None:
+    """The newest run folder a run started and never finished (it still holds :data:`RUNNING`)."""
+    runs = sorted((p for p in out.iterdir() if p.is_dir() and not p.is_symlink() and (p / RUNNING).exists()),
+                  key=lambda p: p.name)  # not `latest`: after a killed resume of the latest run it holds RUNNING too
+    return runs[-1] if runs else None
+
+
+def _reuse(previous: RegionResult | None, key: str, source: Path | None, run_dir: Path) -> RegionResult | None:
+    """A page of the last finished run whose key is unchanged, linked (or copied) into ``run_dir``; else None."""
+    if previous is None or source is None or previous.status != "ok" or previous.key != key or not previous.html:
+        return None
+    pairs = [(source / previous.html, run_dir / previous.html),
+             (source / "notebooks" / previous.notebook, run_dir / "notebooks" / previous.notebook)]
+    if not all(src.exists() for src, _ in pairs):
+        return None
+    if source.resolve() != run_dir.resolve():
+        for src, dst in pairs:
+            with atomic_path(dst) as tmp:
+                try:
+                    os.link(src, tmp)
+                except OSError:
+                    shutil.copyfile(src, tmp)
+    return replace(previous, skipped=True, seconds=0.0)
+
+
+def _record(run_dir: Path, result: RegionResult) -> None:
+    """Keep one finished page's result in the run folder, so that ``--resume`` of a killed run knows it."""
+    write_text(run_dir / "notebooks" / f"{result.slug}.result.json", json.dumps(asdict(result)))
+
+
+def _recorded(run_dir: Path) -> dict[str, RegionResult]:
+    records = []
+    for path in (run_dir / "notebooks").glob("*.result.json"):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return {name: r for name, r in _results(records).items() if r.status == "ok"}
+
+
 def run_report(params: Params, regions: list[str] | None = None, workers: int | None = None,
                scheduler: str | None = None, resume: bool = False, force: bool = False,
-               out: Path | None = None) -> RunSummary:
-    """Render every region's report (or only ``regions``) and the index; see the module docstring."""
+               out: Path | None = None, partners: bool = False, wait: bool = True) -> RunSummary:
+    """Render every region's report (or only ``regions``), the overview and the index; with ``partners`` also one
+    page per partner (:mod:`chanlib.report.partner_pages`); see the module docstring.
+
+    One run at a time per reports folder: a second one waits for the lock (or, with ``wait=False``, raises
+    :class:`chanlib.io.Busy`). A page whose notebook, params and store fingerprint are unchanged since the last
+    finished run is reused, not rendered (``force`` renders everything). ``latest`` moves only when the run has
+    finished; ``resume`` continues the newest unfinished run (else the latest one) in its own folder.
+    """
     notebook = Path(params.report.notebook or project_root() / "notebooks" / "region_report.ipynb")
     if not notebook.exists():
         raise ChanlibError(f"{notebook}: region notebook not found")
+    out = Path(out or params.report.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with exclusive(out / LOCK, wait=wait, what="a report run"):
+        return _run_locked(params, notebook, regions, workers, scheduler, resume, force, out, partners)
+
+
+def _run_locked(params: Params, notebook: Path, regions: list[str] | None, workers: int | None,
+                scheduler: str | None, resume: bool, force: bool, out: Path, partners: bool) -> RunSummary:
     store_path = ensure(params, force=force)
     con = store.connect(store_path)
     try:
         known = store.regions(con)
         headline = store.read_result(con, "headline")
         meta = store.read_meta(con)
+        alert_counts = new_alert_counts(con)
+        as_of = store.date_bounds(con)[1]
     finally:
         con.close()
     if regions:
@@ -187,14 +345,19 @@ def run_report(params: Params, regions: list[str] | None = None, workers: int | 
     chosen = regions or known
     slugs = _slugs(chosen)
 
-    out = Path(out or params.report.out)
-    out.mkdir(parents=True, exist_ok=True)
-    previous: dict[str, RegionResult] = {}
-    if resume and (out / "latest").exists() and not force:
-        run_dir = (out / "latest").resolve()
-        manifest = json.loads((run_dir / MANIFEST).read_text()) if (run_dir / MANIFEST).exists() else {}
-        previous = {r["region"]: RegionResult(**r) for r in manifest.get("results", []) if r["status"] == "ok"}
-        log.info("resuming run %s: %d region(s) already done", run_dir.name, len(previous))
+    latest = (out / "latest").resolve() if (out / "latest").exists() else None
+    last = _read_manifest(latest) if latest is not None else {}
+    last_pages = _results(last.get("results", []) + ([last["overview"]] if last.get("overview") else []))
+    done: dict[str, RegionResult] = {}
+    unfinished = _unfinished_run(out) if resume and not force else None
+    if unfinished is not None:
+        run_dir = unfinished
+        done = _recorded(run_dir)
+        log.info("resuming the unfinished run %s: %d page(s) already done", run_dir.name, len(done))
+    elif resume and latest is not None and not force:
+        run_dir = latest
+        done = {n: r for n, r in last_pages.items() if r.status == "ok"}
+        log.info("resuming run %s: %d page(s) already done", run_dir.name, len(done))
     else:
         run_id = time.strftime("%Y%m%d-%H%M%S")
         run_dir = out / run_id
@@ -203,39 +366,121 @@ def run_report(params: Params, regions: list[str] | None = None, workers: int | 
             n += 1
             run_dir = out / f"{run_id}-{n}"
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / RUNNING, f"started {time.strftime('%Y-%m-%d %H:%M:%S')} by pid {os.getpid()}\n")
     params_file = _run_params_file(params, run_dir)
     write_text(run_dir / DEFINITIONS_PAGE, render_definitions(params))  # every report links it
 
-    todo = [r for r in chosen if not _rendered(previous.get(r), run_dir)]
+    fingerprint = meta.get("fingerprint") or {}
+    data_sha = hashlib.sha256(json.dumps(fingerprint, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    footer = f"Run {run_dir.name} · data fingerprint {data_sha} · chanlib {__version__}"
+    period = f"data to {pd.Timestamp(as_of).date()}"
+    overview_nb = notebook.parent / OVERVIEW_NOTEBOOK
+    if not overview_nb.exists():
+        overview_nb = project_root() / "notebooks" / OVERVIEW_NOTEBOOK
+    pages = {r: (notebook, slugs[r]) for r in chosen}
+    if overview_nb.exists():
+        pages[OVERVIEW] = (overview_nb, OVERVIEW)
+    keys = {name: page_key(nb, params, meta, name) for name, (nb, _) in pages.items()}
+
+    results: dict[str, RegionResult] = {}
+    for name in pages:
+        if _rendered(done.get(name), run_dir) and done[name].key == keys[name]:  # not from older data or params
+            results[name] = done[name]
+        elif not force:
+            reused = _reuse(last_pages.get(name), keys[name], latest, run_dir)
+            if reused is not None:
+                results[name] = reused
+    todo = [name for name in pages if name not in results]
+    if results:
+        log.info("%d page(s) unchanged since the last run, reused", len(results))
     workers = workers or params.report.workers or os.cpu_count() or 1
-    results = {r: previous[r] for r in chosen if r not in todo}
     started = time.perf_counter()
     if todo:
-        executor, client = _executor(min(workers, len(todo)), scheduler)
+        executor, client = _executor(max(1, min(workers, len(todo))), scheduler)
+        common = (str(params_file.resolve()), str(Path(store_path).resolve()), params.report.cell_timeout)
         try:
-            futures = {executor.submit(render_region, str(notebook.resolve()), str(run_dir.resolve()), region,
-                                       slugs[region], str(params_file.resolve()), str(Path(store_path).resolve()),
-                                       params.report.cell_timeout): region for region in todo}
-            for future in tqdm(as_completed(futures), total=len(futures), desc="regions", unit="report",
+            futures = {}
+            for name in todo:
+                nb = str(pages[name][0].resolve())
+                if name == OVERVIEW:
+                    future = executor.submit(render_overview, nb, str(run_dir.resolve()), *common,
+                                             title=f"Overview: all regions, {period}", footer=footer, key=keys[name])
+                else:
+                    future = executor.submit(render_region, nb, str(run_dir.resolve()), name, slugs[name], *common,
+                                             title=f"{name}: channel report, {period}", footer=footer,
+                                             key=keys[name])
+                futures[future] = name
+            for future in tqdm(as_completed(futures), total=len(futures), desc="reports", unit="page",
                                disable=None):
                 result = future.result()
-                results[result.region] = result
+                results[futures[future]] = result
+                _record(run_dir, result)
                 if result.status != "ok":
-                    log.error("region %s failed: %s", result.region, result.error)
+                    log.error("%s failed: %s", "the overview" if futures[future] == OVERVIEW
+                              else f"region {result.region}", result.error)
         finally:
             executor.shutdown(wait=True)
             if client is not None:
                 client.close()
     ordered = [results[r] for r in chosen]
+    overview = results.get(OVERVIEW)
     manifest = {"run_id": run_dir.name, "params": params.name, "chanlib": __version__,
                 "created": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(time.perf_counter() - started, 2),
-                "results": [asdict(r) for r in ordered]}
+                "fingerprint": data_sha, "results": [asdict(r) for r in ordered],
+                "overview": asdict(overview) if overview else None}
     write_text(run_dir / MANIFEST, json.dumps(manifest, indent=2))
+    rejects = ingest.rejects_dir(Path(store_path))
+    write_text(run_dir / quality.PAGE, quality.render_quality(params.name, meta.get("quality", []),
+                                                              quality.read_rejects(rejects),
+                                                              quality.copy_rejects(rejects, run_dir), index=True))
     index = run_dir / "index.html"
-    write_text(index, render_index(params, ordered, headline, meta, run_dir.name))
-    point_symlink(out / "latest", run_dir.name)
-    log.info("%d report(s) in %s, %d failed", len(ordered), run_dir, sum(r.status != "ok" for r in ordered))
-    return RunSummary(run_dir=run_dir, index=index, results=ordered)
+    write_text(index, render_index(params, ordered, headline, meta, run_dir.name, overview=overview,
+                                     alerts=alert_counts))
+    if partners:
+        _partner_pages(params, Path(store_path), run_dir)
+    for record in (run_dir / "notebooks").glob("*.result.json"):
+        record.unlink()
+    (run_dir / RUNNING).unlink(missing_ok=True)
+    point_symlink(out / "latest", run_dir.name)  # only a finished run becomes latest
+    log.info("%d report(s) in %s: %d rendered, %d reused, %d failed", len(ordered), run_dir,
+             sum(r.status == "ok" and not r.skipped for r in ordered), sum(r.skipped for r in ordered),
+             sum(r.status != "ok" for r in ordered))
+    return RunSummary(run_dir=run_dir, index=index, results=ordered, overview=overview)
+
+
+def summary_table(summary: RunSummary) -> str:
+    """The end-of-run table a scheduler's log shows: page, status (rendered / skipped / failed) and seconds.
+
+    >>> s = RunSummary(Path("r"), Path("r/index.html"), [RegionResult("East", "East", "ok", "East.html", "East.ipynb",
+    ...                2.5), RegionResult("West", "West", "failed", None, "West.ipynb", 1.0, "ValueError: x")])
+    >>> print(summary_table(s))
+    page  status    seconds
+    East  rendered      2.5
+    West  failed        1.0  ValueError: x
+    """
+    pages = summary.results + ([summary.overview] if summary.overview is not None else [])
+    width = max([4] + [len(p.region) for p in pages])
+    lines = [f"{'page':<{width}}  status    seconds"]
+    for p in pages:
+        status = "failed" if p.status != "ok" else "skipped" if p.skipped else "rendered"
+        line = f"{p.region:<{width}}  {status:<8} {p.seconds:>8.1f}"
+        lines.append(line + (f"  {p.error}" if p.error else ""))
+    return "\n".join(lines)
+
+
+def _partner_pages(params: Params, store_path: Path, run_dir: Path) -> None:
+    """``--partners``: one page per partner in ``<run>/partners/``, linked from no other page; left out with a log
+    line when the store has no partner scores (e.g. sales without partner ids)."""
+    from chanlib.errors import MissingInput
+    from chanlib.report.partner_pages import FOLDER, write_partner_pages
+
+    con = store.connect(store_path)
+    try:
+        write_partner_pages(con, params, run_dir / FOLDER)
+    except MissingInput as exc:
+        log.warning("partner pages left out: %s", exc.reason)
+    finally:
+        con.close()
 
 
 def _templates() -> jinja2.Environment:
@@ -287,12 +532,39 @@ def _index_kpis(params: Params, heads: list[dict]) -> dict[str, str]:
             "growth": percent(growth) if reason is None else "too little data", "growth_note": reason or ""}
 
 
-def render_index(params: Params, results: list[RegionResult], headline, meta: dict, run_id: str) -> str:
-    """The run's index page: a row per region with status, headline KPIs and a link (every value escaped).
+def new_alert_counts(con) -> dict[str, dict[str, int]] | None:
+    """Per region, its new critical and high alerts of this build (``result_alerts``); None when the store has no
+    alerts (switched off)."""
+    if not store.has_result(con, "alerts"):
+        return None
+    rows = con.execute(f"SELECT region, severity, count(*) FROM {store.result_table('alerts')} "
+                       "WHERE state = 'new' AND severity IN ('critical', 'high') GROUP BY ALL").fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    for region, severity, n in rows:
+        counts.setdefault(str(region), {})[str(severity)] = int(n)
+    return counts
+
+
+def _index_alerts(alerts: dict[str, dict[str, int]] | None, regions: list[str]) -> dict[str, Any]:
+    """The index's "new alerts" cell of one region or several: ``2 critical, 1 high``, ``none``."""
+    if alerts is None:
+        return {"alerts": "", "alerts_new": 0}
+    critical = sum(alerts.get(r, {}).get("critical", 0) for r in regions)
+    high = sum(alerts.get(r, {}).get("high", 0) for r in regions)
+    text = ", ".join(f"{n} {s}" for n, s in ((critical, "critical"), (high, "high")) if n) or "none"
+    return {"alerts": text, "alerts_new": critical + high}
+
+
+def render_index(params: Params, results: list[RegionResult], headline, meta: dict, run_id: str,
+                 overview: RegionResult | None = None, alerts: dict[str, dict[str, int]] | None = None) -> str:
+    """The run's index page: first the link to the overview of all regions (``overview``, when the run made one;
+    a failed overview links its partial notebook), then a row per region with status, headline KPIs and a link
+    (every value escaped).
 
     Regions below ``report.min_region_share`` of all regions' revenue (:func:`chanlib.analytics.kpi.small_regions`)
     are summed into one "Other" row that names and links each of them (their reports are short); growth is shown
     only on the base and history ``periods`` asks for, else "too little data" with the reason as a tooltip.
+    ``alerts`` (:func:`new_alert_counts`) adds each region's new critical and high alerts.
     """
     env = _templates()
     by_region = {row["region"]: row for row in headline.to_dict(orient="records")}
@@ -303,11 +575,13 @@ def render_index(params: Params, results: list[RegionResult], headline, meta: di
         kpis = by_region.get(r.region, {})
         row = {"region": r.region, "status": r.status, "html": r.html, "notebook": f"notebooks/{r.notebook}",
                "error": r.error, "seconds": f"{r.seconds:.1f}", **_index_kpis(params, [kpis])}
+        row.update(_index_alerts(alerts, [r.region]))
         (others if r.region in small else rows).append(row)
     other = None
     if others:
         other = {"regions": others, "failed": sum(o["status"] != "ok" for o in others),
                  **_index_kpis(params, [by_region.get(o["region"], {}) for o in others])}
+        other.update(_index_alerts(alerts, [o["region"] for o in others]))
     window_end = str(headline["window_end"].max())[:10] if len(headline) else "n/a"
     return env.get_template("index.html.j2").render(
         title=f"{params.name}: channel reports", run_id=run_id, rows=rows, currency=params.currency,
@@ -316,5 +590,8 @@ def render_index(params: Params, results: list[RegionResult], headline, meta: di
         other=other, n_reports=len(rows) + len(others),
         min_region_share=percent(params.report.min_region_share, signed=False),
         quality=meta.get("quality", []), definitions=DEFINITIONS_PAGE,
+        overview=None if overview is None else {"status": overview.status, "html": overview.html,
+                                                "notebook": f"notebooks/{overview.notebook}", "error": overview.error},
         margin_label=definitions.label("margin_pct", definitions.margin_from_profit(params)),
+        show_alerts=alerts is not None,
     )

@@ -61,7 +61,7 @@ import pandas as pd
 
 from chanlib import periods
 from chanlib.config import INDICATORS, ScorecardSettings
-from chanlib.data.store import Tables, as_connection, date_bounds, has_table, require, table_columns
+from chanlib.data.store import Tables, as_connection, date_bounds, has_table, optional_columns, require
 from chanlib.errors import MissingInput
 
 log = logging.getLogger(__name__)
@@ -122,13 +122,9 @@ class Indicators:
     left_out: dict[str, str] = field(default_factory=dict)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return table_columns(con, table) if has_table(con, table) else set()
-
-
 def _availability(con: duckdb.DuckDBPyConnection, sales: set[str]) -> dict[str, str]:
     """indicator -> why it cannot be computed from this store."""
-    partners, feedback = _columns(con, "partners"), _columns(con, "feedback")
+    partners, feedback = optional_columns(con, "partners"), optional_columns(con, "feedback")
     why: dict[str, str] = {}
     if "cost" not in sales:
         why["margin"] = "the sales table has no cost (or profit) column"
@@ -152,7 +148,7 @@ def _availability(con: duckdb.DuckDBPyConnection, sales: set[str]) -> dict[str, 
 def _partners(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every partner with sales: its region and channel (partners table, else where it sold most), name, tier and
     contract columns."""
-    have = _columns(con, "partners")
+    have = optional_columns(con, "partners")
     extra = [c for c in ("name", "tier", "joined", "contract_start", "contract_end", "min_purchase",
                          "renewal_decision") if c in have]
     main = """SELECT partner_id, arg_max(region, rev) AS s_region, arg_max(channel, rev) AS s_channel FROM (

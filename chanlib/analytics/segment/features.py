@@ -55,7 +55,7 @@ import pandas as pd
 
 from chanlib import periods
 from chanlib.config import SegmentSettings
-from chanlib.data.store import Tables, as_connection, has_table, require, table_columns
+from chanlib.data.store import Tables, as_connection, optional_columns, require
 from chanlib.errors import MissingInput
 
 log = logging.getLogger(__name__)
@@ -74,19 +74,15 @@ class PartnerFeatures:
     left_out: dict[str, str] = field(default_factory=dict)
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return table_columns(con, table) if has_table(con, table) else set()
-
-
 def _availability(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> dict[str, str]:
     """feature -> why it cannot be computed from this store."""
-    sales, channels = _columns(con, "sales"), _columns(con, "channels")
+    sales, channels = optional_columns(con, "sales"), optional_columns(con, "channels")
     why: dict[str, str] = {}
     needs = {
         "margin": [("sales", "cost", sales)],
         "online_share": [("channels", "channel_type", channels)],
-        "target_attainment": [("targets", "target_revenue", _columns(con, "targets"))],
-        "sell_through": [("sales", "units", sales), ("inventory", "on_hand_units", _columns(con, "inventory"))],
+        "target_attainment": [("targets", "target_revenue", optional_columns(con, "targets"))],
+        "sell_through": [("sales", "units", sales), ("inventory", "on_hand_units", optional_columns(con, "inventory"))],
     }
     for feature in wanted:
         for table, column, have in needs.get(feature, []):
