@@ -64,7 +64,10 @@ def copy_rejects(folder: Path, run_dir: Path) -> dict[str, str]:
 def _examples(rejects: pd.DataFrame | None, reason: str) -> tuple[list[str], list[list[str]]]:
     if rejects is None or "reason" not in rejects.columns:
         return [], []
-    rows = rejects[rejects["reason"] == reason].head(EXAMPLES)
+    rows = rejects[rejects["reason"] == reason]
+    if "row" in rows.columns:  # the lowest row numbers, whatever order the CSV was written in
+        rows = rows.iloc[pd.to_numeric(rows["row"], errors="coerce").argsort(kind="stable")]
+    rows = rows.head(EXAMPLES)
     columns = [c for c in rows.columns if c != "reason"]
     return columns, rows[columns].astype(str).values.tolist()
 
@@ -76,7 +79,8 @@ def render_quality(name: str, quality: list[dict[str, Any]], rejects: dict[str, 
     and ``links`` the rejects CSV per table (relative to the page)."""
     tables: dict[str, dict[str, Any]] = {}
     for q in quality:
-        t = tables.setdefault(q["table"], {"table": q["table"], "file": q.get("file", ""),
+        # the file's name only: the page is shared, the server's folders are nobody's business
+        t = tables.setdefault(q["table"], {"table": q["table"], "file": Path(str(q.get("file") or "")).name,
                                            "rows_read": int(q["rows_read"]), "rows_kept": int(q["rows_kept"]),
                                            "rows_rejected": int(q.get("rows_rejected", 0) or 0),
                                            "reasons": [], "link": links.get(q["table"])})
