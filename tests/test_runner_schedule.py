@@ -264,6 +264,13 @@ def test_warm_kernel_forgets_between_notebooks_and_replaces_a_dead_kernel(tmp_pa
         fresh = re.search(r"pid (\d+) four\nFalse False False\n", three)  # a new kernel: nothing imported before
         assert fresh and fresh[1] != pid[1], three
         assert kernel.alive
+        # a cell that outlives its timeout leaves the kernel busy: it is replaced, not waited for
+        slow = notebook("slow.ipynb", "import time\ntime.sleep(60)")
+        with pytest.raises(Exception, match="(?i)timed? ?out"):
+            kernel.execute(slow, tmp_path / "out5.ipynb", {"tag": "five"}, timeout=2)
+        started = time.perf_counter()
+        after = _output(kernel.execute(second, tmp_path / "out6.ipynb", {"tag": "six"}))
+        assert "six\nFalse False False\n" in after and time.perf_counter() - started < 30, after
 
 
 # -- command-line runs in the background: the lock ---------------------------------------------------------------------

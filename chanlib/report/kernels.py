@@ -108,6 +108,7 @@ class WarmKernel:
         """
         import papermill as pm
         from papermill.engines import papermill_engines
+        from papermill.exceptions import PapermillExecutionError
 
         if ENGINE not in papermill_engines._engines:
             _register_engine()
@@ -126,8 +127,15 @@ class WarmKernel:
                 km=self.km,
                 progress_bar=False, log_output=False, execution_timeout=timeout, request_save_on_cell_execute=False,
                 start_timeout=self.startup_timeout)
+        except PapermillExecutionError:
+            raise  # a cell error: the kernel is fine and idle
+        except Exception:
+            # a cell timeout leaves the kernel busy with that cell; anything else may have left it in any state
+            log.warning("%s did not finish; the next notebook gets a new kernel", Path(notebook).name)
+            self.shutdown()
+            raise
         finally:
-            if not self.alive:
+            if self.km is not None and not self.alive:
                 log.warning("kernel died while running %s; the next notebook gets a new one", Path(notebook).name)
                 self.shutdown()
 
