@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chanlib.analytics import kpi  # noqa: E402
+from chanlib.build import ensure  # noqa: E402
 from chanlib.config import load_params  # noqa: E402
 from chanlib.data import store  # noqa: E402
 from chanlib.data.demo import generate  # noqa: E402
@@ -69,7 +70,7 @@ def main() -> None:
         generate(demo, size=args.size, seed=args.seed)
     params = load_params(demo / "params.yaml")
     started = time.perf_counter()
-    store.ensure(params)
+    ensure(params)
     print(f"store ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     con = store.connect(params.store)
