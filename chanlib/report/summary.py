@@ -116,19 +116,21 @@ def target_at_risk(ctx: RegionContext) -> Item | None:
     return Item(text, float(gap.max()), "run_rate")
 
 
-def _white_space(ctx: RegionContext) -> pd.DataFrame:
+def _largest_white_space(ctx: RegionContext) -> pd.Series | None:
+    """The channel with the most headroom to its peers' penetration (the first row of the planning section's
+    ranking), or None when no channel has any."""
     settings, window = ctx.params.planning, ctx.params.periods
-    return planning.white_space(ctx.con, top_n=settings.top_n, region=ctx.region, months=window.window_months,
-                                benchmark_quantile=settings.benchmark_quantile,
-                                tolerance_days=window.complete_tolerance_days, min_peers=settings.min_peers)
+    space = planning.white_space(ctx.con, top_n=settings.top_n, region=ctx.region, months=window.window_months,
+                                 benchmark_quantile=settings.benchmark_quantile,
+                                 tolerance_days=window.complete_tolerance_days, min_peers=settings.min_peers)
+    space = space[space["headroom"] > 0]
+    return None if space.empty else space.iloc[0]
 
 
 def white_space(ctx: RegionContext) -> Item | None:
-    space = _white_space(ctx)
-    space = space[space["headroom"] > 0]
-    if space.empty:
+    row = _largest_white_space(ctx)
+    if row is None:
         return None
-    row = space.iloc[0]
     return Item(f"Largest white space: **{_name(ctx, row['channel'])}** reaches "
                 f"{percent(row['penetration'], signed=False)} of its market against "
                 f"{percent(row['benchmark_penetration'], signed=False)} for its peers: "
@@ -136,11 +138,9 @@ def white_space(ctx: RegionContext) -> Item | None:
 
 
 def close_white_space(ctx: RegionContext) -> Item | None:
-    space = _white_space(ctx)
-    space = space[space["headroom"] > 0]
-    if space.empty:
+    row = _largest_white_space(ctx)
+    if row is None:
         return None
-    row = space.iloc[0]
     return Item(f"Close the white space in **{_name(ctx, row['channel'])}**: recruit or activate partners to move "
                 f"its penetration toward its peers' {percent(row['benchmark_penetration'], signed=False)} "
                 f"(up to **{money(row['headroom'], ctx.currency)}** a year).", float(row["headroom"]), "planning")
@@ -185,7 +185,8 @@ def top_alert(ctx: RegionContext) -> Item | None:
         if bounds:
             impact = min(abs(float(row["value"]) - b) for b in bounds)
     state = "new" if row["state"] == "new" else "continuing"
-    return Item(f"Top alert ({state}, {esc(row['severity'])}): {esc(row['evidence'])}", impact, "alerts")
+    entity = f" on {esc(row['entity'])}" if pd.notna(row.get("entity")) and str(row.get("entity")) else ""
+    return Item(f"Top alert ({state}, {esc(row['severity'])}){entity}: {esc(row['evidence'])}", impact, "alerts")
 
 
 def grow_category(ctx: RegionContext) -> Item | None:
