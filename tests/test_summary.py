@@ -35,6 +35,11 @@ def test_demo_summary_items_are_ranked_by_impact_and_linked(demo_store_forecast:
         findings = summary.ranked(summary.FINDINGS, ctx)
         adjustments = summary.ranked(summary.ADJUSTMENTS, ctx)
         text = _text(summary.executive_summary(ctx))
+        # the analyses the summary shares with the sections run once per report
+        cached = dict(ctx.cache)
+        sections.product_fit(ctx), sections.regional_planning(ctx), sections.period_evaluation(ctx)
+        assert {("fit_matrix",), ("white_space",)} <= set(cached) and any(k[0] == "decomposition" for k in cached)
+        assert all(ctx.cache[k] is v for k, v in cached.items())
     finally:
         ctx.con.close()
     assert 3 <= len(findings) <= summary.MAX_ITEMS and 1 <= len(adjustments) <= summary.MAX_ITEMS

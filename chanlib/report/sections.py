@@ -60,6 +60,8 @@ class RegionContext:
     params: Params
     con: duckdb.DuckDBPyConnection
     meta: dict[str, Any] = field(default_factory=dict)
+    #: analyses already run for this region (:func:`shared`): the summary and the sections use the same results
+    cache: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def currency(self) -> str:
@@ -529,13 +531,43 @@ def _left_out(what: str, exc: MissingInput) -> list[Any]:
     return [note(f"{what} is left out: {exc.reason}.")]
 
 
+def shared(ctx: RegionContext, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per region context (kept in ``ctx.cache`` under ``key``): an analysis that both the
+    executive summary and a section need runs once per report."""
+    if key not in ctx.cache:
+        ctx.cache[key] = compute()
+    return ctx.cache[key]
+
+
+def fit_matrix(ctx: RegionContext) -> pd.DataFrame:
+    """The region's category x channel fit matrix over the complete months of the window (raises MissingInput)."""
+    return shared(ctx, ("fit_matrix",), lambda: fit.fit_matrix(
+        ctx.con, region=ctx.region, months=ctx.params.periods.window_months,
+        tolerance_days=ctx.params.periods.complete_tolerance_days))
+
+
+def white_space_table(ctx: RegionContext) -> pd.DataFrame:
+    """The region's under-penetrated channels ranked by headroom to their peers (raises MissingInput)."""
+    settings, window = ctx.params.planning, ctx.params.periods
+    return shared(ctx, ("white_space",), lambda: planning.white_space(
+        ctx.con, top_n=settings.top_n, region=ctx.region, months=window.window_months,
+        benchmark_quantile=settings.benchmark_quantile, tolerance_days=window.complete_tolerance_days,
+        min_peers=settings.min_peers))
+
+
+def decomposition(ctx: RegionContext, grain: Literal["month", "quarter", "year"],
+                  against: Literal["last_year", "previous"]) -> pd.DataFrame:
+    """The region's market growth / share shift split of the latest complete ``grain`` against ``against``."""
+    return shared(ctx, ("decomposition", grain, against), lambda: evaluation.share_shift_decomposition(
+        ctx.con, grain, region=ctx.region, against=against, **ctx.period_args))
+
+
 @_full_report_only
 def product_fit(ctx: RegionContext) -> list[Any]:
     """Category x channel share index (heatmap) and ranked grow/develop/review recommendations with their numbers
     (rules in :mod:`chanlib.analytics.product_fit`)."""
     try:
-        matrix = fit.fit_matrix(ctx.con, region=ctx.region, months=ctx.params.periods.window_months,
-                                tolerance_days=ctx.params.periods.complete_tolerance_days)
+        matrix = fit_matrix(ctx)
     except MissingInput as exc:
         return _left_out("Product-channel fit", exc)
     if matrix.empty:
@@ -580,8 +612,7 @@ def regional_planning(ctx: RegionContext) -> list[Any]:
     try:
         cov = planning.coverage(ctx.con, region=ctx.region, months=months, tolerance_days=tolerance,
                                 partners_per=settings.partners_per, benchmark_quantile=q, min_peers=min_peers)
-        space = planning.white_space(ctx.con, top_n=settings.top_n, region=ctx.region, months=months,
-                                     benchmark_quantile=q, tolerance_days=tolerance, min_peers=min_peers)
+        space = white_space_table(ctx)
         absent = planning.untapped(ctx.con, region=ctx.region, months=months, benchmark_quantile=q,
                                    tolerance_days=tolerance, min_peers=min_peers)
     except MissingInput as exc:
@@ -631,19 +662,18 @@ def period_evaluation(ctx: RegionContext) -> list[Any]:
     if against == "previous" and not p.prev_covered:
         return [note(f"The period evaluation is left out: the data do not cover the {grain} before {p.label}.")]
     comparison = evaluation.period_comparison(ctx.con, grain, region=ctx.region, **ctx.period_args)
-    decomposition = evaluation.share_shift_decomposition(ctx.con, grain, region=ctx.region, against=against,
-                                                         **ctx.period_args)
-    changes = narrative.key_changes(p, comparison, ctx.labels.named(decomposition), against, ctx.region,
+    split = decomposition(ctx, grain, against)
+    changes = narrative.key_changes(p, comparison, ctx.labels.named(split), against, ctx.region,
                                     ctx.currency, n=ctx.params.evaluation.key_changes,
                                     growth_settings=ctx.params.periods)
     out: list[Any] = [_window(ctx.windows.evaluation), markdown("\n\n".join(changes))]
-    if decomposition.empty or decomposition["change"].isna().all():
+    if split.empty or split["change"].isna().all():
         return out
-    out.append(figure(plots.share_shift_waterfall(decomposition, ctx.currency, base_label, p.label, ctx.labels)))
+    out.append(figure(plots.share_shift_waterfall(split, ctx.currency, base_label, p.label, ctx.labels)))
     out.append(note(f"Market growth is the region's change from {base_label} shared out at each channel's "
                     f"{base_label} share; share shift is what a channel gained or lost in share of the region (the "
                     "shifts add up to zero)."))
-    shown = decomposition[["channel", "revenue_base", "revenue", "market_growth", "share_shift"]].rename(
+    shown = split[["channel", "revenue_base", "revenue", "market_growth", "share_shift"]].rename(
         columns={"revenue_base": base_label, "revenue": p.label, "market_growth": "Market growth",
                  "share_shift": "Share shift"})
     out.append(table(shown, money_columns=[base_label, p.label, "Market growth", "Share shift"],

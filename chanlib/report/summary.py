@@ -12,7 +12,8 @@ Adjustments
     grow a category in the channel that over-indexes on it, close the largest white space, act on the partners to
     watch or eliminate, shift cost away from the channel with the lowest return on its costs.
 
-Every analysis is the same call the section below makes, with the same params, so the figures agree. An item whose
+The fit matrix, the white space and the period decomposition are computed once per region and shared with the
+sections below (:func:`chanlib.report.sections.shared`), so the figures agree and no work is done twice. An item whose
 input is absent or too thin is skipped (never guessed); a summary with no item says so.
 """
 from __future__ import annotations
@@ -20,21 +21,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
 
 from chanlib import periods
 from chanlib.analytics import period_evaluation as evaluation
-from chanlib.analytics import planning
 from chanlib.analytics import product_fit as fit
 from chanlib.data import store
 from chanlib.errors import MissingInput
+from chanlib.report import sections
 from chanlib.report.display import markdown, note
 from chanlib.report.narrative import esc, money, percent
-
-if TYPE_CHECKING:
-    from chanlib.report.sections import RegionContext
+from chanlib.report.sections import RegionContext
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ def biggest_mover(ctx: RegionContext) -> Item | None:
     if against == "previous" and not p.prev_covered:
         return None
     base = p.ly_label if p.ly_covered else p.prev_label
-    dec = evaluation.share_shift_decomposition(ctx.con, grain, region=ctx.region, against=against, **ctx.period_args)
+    dec = sections.decomposition(ctx, grain, against)
     dec = dec[dec["change"].notna()]
     if dec.empty:
         return None
@@ -119,10 +118,7 @@ def target_at_risk(ctx: RegionContext) -> Item | None:
 def _largest_white_space(ctx: RegionContext) -> pd.Series | None:
     """The channel with the most headroom to its peers' penetration (the first row of the planning section's
     ranking), or None when no channel has any."""
-    settings, window = ctx.params.planning, ctx.params.periods
-    space = planning.white_space(ctx.con, top_n=settings.top_n, region=ctx.region, months=window.window_months,
-                                 benchmark_quantile=settings.benchmark_quantile,
-                                 tolerance_days=window.complete_tolerance_days, min_peers=settings.min_peers)
+    space = sections.white_space_table(ctx)
     space = space[space["headroom"] > 0]
     return None if space.empty else space.iloc[0]
 
@@ -190,8 +186,7 @@ def top_alert(ctx: RegionContext) -> Item | None:
 
 
 def grow_category(ctx: RegionContext) -> Item | None:
-    matrix = fit.fit_matrix(ctx.con, region=ctx.region, months=ctx.params.periods.window_months,
-                            tolerance_days=ctx.params.periods.complete_tolerance_days)
+    matrix = sections.fit_matrix(ctx)
     if matrix.empty:
         return None
     recs = fit.recommendations(matrix, ctx.params.fit)
