@@ -158,9 +158,10 @@ def test_superstore_runs_the_rules_its_columns_allow(superstore_store: Path):
 
 
 def test_early_warnings_section_and_index_counts(tmp_path: Path):
-    from IPython.display import HTML, Image
+    from IPython.display import HTML
 
     from chanlib.report import runner, sections
+    from chanlib.report.display import Chart
 
     orders = daily_orders(days=120).assign(region="North & <Co>")
     day = pd.Timestamp("2025-03-20").date()
@@ -175,11 +176,11 @@ def test_early_warnings_section_and_index_counts(tmp_path: Path):
         counts = runner.new_alert_counts(ctx.con)
     finally:
         ctx.con.close()
-    texts = [o.data for o in out if not isinstance(o, Image)]
+    texts = [o.data for o in out if not isinstance(o, Chart)]
     assert "**North &amp; &lt;Co&gt;**: **1 new alert** since the last report (1 critical)." in texts[1]
     table = next(o.data for o in out if isinstance(o, HTML))
     assert "<td>North &amp; &lt;Co&gt; / Web</td>" in table and "<th>Evidence</th>" in table
-    images = [o for o in out if isinstance(o, Image)]
+    images = [o for o in out if isinstance(o, Chart)]
     assert len(images) == 1 and images[0].alt.startswith("Anomaly: North & <Co> / Web")
     assert counts == {"North & <Co>": {"critical": 1}}
     assert runner._index_alerts(counts, ["North & <Co>"]) == {"alerts": "1 critical", "alerts_new": 1}

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from IPython.core.formatters import format_display_data
-from IPython.display import HTML, Image, Markdown
+from IPython.display import HTML, Markdown
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
 from chanlib.report import display, plots, sections
-from chanlib.report.display import Labels, readable
+from chanlib.report.display import Chart, Labels, readable
 from chanlib.report.html import export_html
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
@@ -44,9 +44,9 @@ def recorded(monkeypatch):
     """Every figure the sections display, kept (the sections still render it through the real display.figure)."""
     figures: list[Figure] = []
 
-    def keep(fig: Figure, alt: str | None = None, dpi: int = 110) -> Image:
+    def keep(fig: Figure, alt: str | None = None) -> Chart:
         figures.append(fig)
-        return display.figure(fig, alt=alt, dpi=40)
+        return display.figure(fig, alt=alt)
 
     monkeypatch.setattr(sections, "figure", keep)
     return figures
@@ -100,9 +100,9 @@ def demo_regions(demo_store_forecast: Path):
         for region in ("North", "South"):
             figures: list[Figure] = []
 
-            def keep(fig: Figure, alt: str | None = None, dpi: int = 110, figures=figures) -> Image:
+            def keep(fig: Figure, alt: str | None = None, figures=figures) -> Chart:
                 figures.append(fig)
-                return display.figure(fig, alt=alt, dpi=40)
+                return display.figure(fig, alt=alt)
 
             patch.setattr(sections, "figure", keep)
             ctx = sections.open_region(region, params, demo_store)
@@ -246,7 +246,7 @@ def test_monthly_section_zero_fills_marks_the_partial_month_and_says_so(region_s
     assert set(lines) == {"Web store", "Cross-border e-commerce", "March 2025 (partial: sales to the 9th)"}
     web = pd.Series(lines["Web store"].get_ydata(), index=pd.to_datetime(lines["Web store"].get_xdata()))
     assert web[pd.Timestamp("2024-06-01")] == 0.0 and len(web) == 14  # January 2024 .. February 2025, solid
-    image = next(o for o in outputs if isinstance(o, Image))
+    image = next(o for o in outputs if isinstance(o, Chart))
     assert image.alt.startswith("Monthly revenue by channel. Lines of revenue in EUR for 2 channel(s)")
 
 
@@ -377,7 +377,7 @@ RAW = re.compile(r"\b(" + "|".join(c for c in DEMO_CHANNELS if "_" in c) + r"|ex
 def test_no_raw_identifier_reaches_a_reader(demo_regions) -> None:
     _, outputs, figures = demo_regions[0]
     assert RAW.findall(text_of(outputs)) == []
-    assert RAW.findall(" ".join(o.alt for o in outputs if isinstance(o, Image))) == []
+    assert RAW.findall(" ".join(o.alt for o in outputs if isinstance(o, Chart))) == []
     for fig in figures:
         assert RAW.findall(" ".join(visible_text(fig))) == [], fig.axes[0].get_title()
 
@@ -386,7 +386,7 @@ def test_no_raw_identifier_reaches_a_reader(demo_regions) -> None:
 
 
 def test_every_section_image_has_a_description(demo_regions) -> None:
-    images = [o for o in demo_regions[0][1] if isinstance(o, Image)]
+    images = [o for o in demo_regions[0][1] if isinstance(o, Chart)]
     assert len(images) >= 8
     for image in images:
         assert len(image.alt) > 40 and "\n" not in image.alt
@@ -398,8 +398,8 @@ def test_every_section_image_has_a_description(demo_regions) -> None:
 
 def test_exported_html_carries_the_alt_text(tmp_path: Path) -> None:
     frame = pd.DataFrame({"channel": ["web", "shop"], "revenue": [3.0, 1.0], "share": [0.75, 0.25]})
-    image = display.figure(plots.channel_mix(frame, "EUR"), dpi=30)
-    plain = display.figure(plots.channel_mix(frame, "EUR"), alt='Mix of "A & <B>"', dpi=30)
+    image = display.figure(plots.channel_mix(frame, "EUR"))
+    plain = display.figure(plots.channel_mix(frame, "EUR"), alt='Mix of "A & <B>"')
     cell = nbformat.v4.new_code_cell("display(image)")
     for shown in (image, plain):
         data, metadata = format_display_data(shown)
@@ -410,8 +410,10 @@ def test_exported_html_carries_the_alt_text(tmp_path: Path) -> None:
     images.feed(html)
     assert [alt for alt, _ in images.found] == [image.alt, 'Mix of "A & <B>"']
     assert image.alt.startswith("Channel mix: bars of each channel's share of revenue")
-    assert all(base64.b64decode(src.removeprefix("data:image/png;base64,"))[:4] == b"\x89PNG"
+    assert all(src.startswith("data:image/svg+xml;base64,") for _, src in images.found)
+    assert all(b"<svg" in base64.b64decode(src.removeprefix("data:image/svg+xml;base64,"))[:1000]
                for _, src in images.found)
+    assert "<script" not in html
     assert "No description has been provided" not in html
 
 

@@ -56,7 +56,7 @@ SHOWS = {
     "region_report.ipynb": r"North: channel report",
     "explorer.ipynb": r"<img class=\\\"chanlib-chart\\\" alt=\\\"Revenue by channel: all regions, per month",
     "overview.ipynb": r"all regions together are forecast to sell",
-    "examples/forecast_your_series.ipynb": r"image/png",
+    "examples/forecast_your_series.ipynb": r"data:image/svg\+xml;base64,",
     "examples/segment_your_partners.ipynb": r"segment_name",
     "examples/compare_two_periods.ipynb": r"price_effect",
 }
@@ -92,5 +92,5 @@ def test_explorer_under_papermill_shows_a_static_default_view(notebook_runs):
     assert len(shown) == 1
     page = shown[0]["data"]["text/html"]
     assert '<img class="chanlib-chart" alt="Revenue by channel: all regions, per month. Lines' in page
-    assert "data:image/png;base64," in page and "<th>Region</th>" in page
+    assert "data:image/svg+xml;base64," in page and "<th>Region</th>" in page
     assert re.search(r"<td>All regions</td>\s*<td>All channels</td>\s*<td>December 2025</td>", page)

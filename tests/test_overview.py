@@ -123,7 +123,7 @@ def test_report_renders_the_overview_and_the_index_links_it_first(demo_report):
                     "Early warnings"):
         assert f">{heading}<" in page or heading in page
     assert "display(*overview" not in page  # no code
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) >= 3
+    assert len(re.findall(r'<img[^>]+src="data:image/svg\+xml;base64,', page)) >= 3
     index = (latest / "index.html").read_text()
     links = re.findall(r'<a href="([^"]+\.html)"', index)
     assert links[0] == "overview.html" and len(links) > 2

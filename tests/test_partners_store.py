@@ -12,13 +12,14 @@ import markupsafe
 import numpy as np
 import pandas as pd
 import pytest
-from IPython.display import HTML, Image, Markdown
+from IPython.display import HTML, Markdown
 
 from chanlib import cli
 from chanlib.config import load_params
 from chanlib.data import store
 from chanlib.data.demo import DemoSize, _candidates
 from chanlib.report import partner_pages, sections
+from chanlib.report.display import Chart
 
 
 def _text(outputs: list) -> str:
@@ -148,7 +149,7 @@ def test_partners_section_tables_put_attention_first(demo_store: Path, demo_para
         card = store.read_result(ctx.con, "partner_scorecard", "North")
     finally:
         ctx.con.close()
-    assert any(isinstance(o, Image) for o in outputs)
+    assert any(isinstance(o, Chart) for o in outputs)
     text = _text(outputs)
     for heading in ("Scorecard league table", "Partners to watch or eliminate", "Incentives, ",
                     "Contracts needing action", "Candidate shortlist"):

@@ -71,7 +71,7 @@ def test_report_writes_index_and_every_region(demo_run, demo_dir):
                         "Channel ROI", "Product fit", "Regional planning", "Period evaluation", "Share shift",
                         "Outlook", "Backtest sMAPE", "Segments", "Share of revenue", "About the data"):
             assert section in html
-        assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 2  # both charts embedded
+        assert len(re.findall(r'<img[^>]+src="data:image/svg\+xml;base64,', html)) >= 2  # both charts embedded
         assert "No description has been provided" not in html  # every image has its own alt text
         assert "EUR" in html
 
@@ -164,7 +164,7 @@ def test_region_notebook_runs_standalone_with_papermill_cli(standalone_run):
     nb = nbformat.read(out, as_version=4)
     text = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "East: channel report" in text
-    assert "image/png" in text
+    assert "data:image/svg+xml;base64," in text
     assert (demo_copy / "chanlib.duckdb").exists()  # built on demand when run on its own
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from IPython.display import HTML, Image, Markdown
+from IPython.display import HTML, Markdown
 
 from chanlib.analytics import kpi
 from chanlib.build import build_store
 from chanlib.config import load_params
 from chanlib.report import plots, sections
+from chanlib.report.display import Chart
 
 #: Main sells 100 and 60 and takes 20 back; Back has only returns (30 and 6)
 SALES = pd.DataFrame({
@@ -63,7 +64,7 @@ def returns_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _text(outputs: list) -> str:
     return "\n".join(o.data if isinstance(o, (HTML, Markdown)) else str(getattr(o, "alt", ""))
-                     for o in outputs if isinstance(o, (HTML, Markdown, Image)))
+                     for o in outputs if isinstance(o, (HTML, Markdown, Chart)))
 
 
 def _percentages(text: str) -> list[float]:

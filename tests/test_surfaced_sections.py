@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from IPython.display import HTML, Image, Markdown
+from IPython.display import HTML, Markdown
 
 from chanlib.analytics import kpi
 from chanlib.data import store
 from chanlib.report import sections
+from chanlib.report.display import Chart
 
 REGION = "R&D <West>"
 SHOWN_REGION = "R&amp;D &lt;West&gt;"
@@ -129,7 +130,7 @@ def test_customers_by_channel_counts_each_customer_in_its_main_channel(hand) -> 
             "buyers: 71.4% ordered only once.") in text
     assert "*Mail, Phone: no sale carries a customer id, so these channels are not in the table.*" in text
     assert text.startswith("*Window: every sale from 2024-01-05 to 2025-05-15")
-    assert any(isinstance(o, Image) for o in outputs)
+    assert any(isinstance(o, Chart) for o in outputs)
     assert REGION not in text
 
 
@@ -157,7 +158,7 @@ def test_run_rate_projects_the_running_quarter(hand) -> None:
                                   ["Web", "EUR 900", "EUR 360", "40.0%", "EUR 728", "80.9%", "-EUR 172"],
                                   ["Shop", "EUR 300", "EUR 280", "93.3%", "EUR 566", "188.7%", "EUR 266"]]
     assert "*No target for 2025 Q2: Phone.*" in text
-    assert sum(isinstance(o, Image) for o in outputs) == 1  # projected attainment, only while the quarter runs
+    assert sum(isinstance(o, Chart) for o in outputs) == 1  # projected attainment, only while the quarter runs
     cube = store.read_result(hand.con, "kpi_region_channel_quarter", REGION).set_index(["channel", "period"])
     assert cube.loc[("web", pd.Timestamp("2025-04-01")), "projected_revenue"] == pytest.approx(360 * 91 / 45)
 
@@ -201,7 +202,7 @@ def test_a_complete_quarter_and_no_year_earlier(make_store, tmp_path: Path) -> N
                 "EUR 300 short.") in text
         assert html_rows(outputs) == [["Shop", "EUR 300", "EUR 0", "0.0%", "-EUR 300"],
                                       ["Web", "EUR 300", "EUR 500", "166.7%", "EUR 200"]]
-        assert not any(isinstance(o, Image) for o in outputs)
+        assert not any(isinstance(o, Chart) for o in outputs)
 
         outputs = sections.market_share(ctx)
         text = text_of(outputs)
@@ -304,7 +305,7 @@ def test_demo_run_rate_of_a_complete_quarter(north) -> None:
     q4 = cube[pd.to_datetime(cube["period"]) == pd.Timestamp("2025-10-01")]
     assert text.startswith("*Window: 2025 Q4, complete (sales up to its last day).*")
     assert "**2025 Q4** is complete" in text
-    assert not any(isinstance(o, Image) for o in outputs)  # the Channel KPIs chart shows a complete quarter
+    assert not any(isinstance(o, Chart) for o in outputs)  # the Channel KPIs chart shows a complete quarter
     assert html_header(outputs) == ["Channel", "Target", "Revenue", "Target attainment", "Revenue − target"]
     worst = q4.sort_values("target_attainment").iloc[0]
     assert html_rows(outputs)[0][:4] == [north.labels.channel(worst["channel"]), f"EUR {worst['target_revenue']:,.0f}",

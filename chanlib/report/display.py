@@ -1,4 +1,4 @@
-"""Turn results into notebook outputs: embedded PNG figures with alt text, escaped HTML tables with readable headers,
+"""Turn results into notebook outputs: embedded SVG charts with alt text, escaped HTML tables with readable headers,
 Markdown text; and the display names readers see instead of raw identifiers.
 
 Examples
@@ -12,13 +12,17 @@ Examples
 """
 from __future__ import annotations
 
+import base64
+import html
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import matplotlib as mpl
 import pandas as pd
-from IPython.display import HTML, Image, Markdown
+from IPython.display import HTML, Markdown
 from matplotlib.figure import Figure
 
 from chanlib.analytics import definitions
@@ -27,7 +31,7 @@ from chanlib.report.narrative import money, percent
 if TYPE_CHECKING:
     from chanlib.config import Params
 
-__all__ = ["figure", "table", "markdown", "note", "HTML", "Markdown", "Labels", "display_name", "readable",
+__all__ = ["figure", "Chart", "table", "markdown", "note", "HTML", "Markdown", "Labels", "display_name", "readable",
            "describe"]
 
 #: words shown in capitals (or their usual spelling) when an identifier is made readable
@@ -133,18 +137,60 @@ def describe(fig: Figure) -> str:
     return text or "Chart"
 
 
-def figure(fig: Figure, alt: str | None = None, dpi: int = 110) -> Image:
-    """A figure as an embedded PNG image with alt text (``alt``, default :func:`describe`), which the HTML report
-    carries as the image's ``alt`` attribute. The figure is not kept open anywhere.
+#: SVG settings of every chart: text stays text (small files, sharp on any screen, selectable), and element ids are
+#: derived from a fixed salt so the same figure gives the same bytes
+SVG_RC: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "chanlib"}
+#: the CSS pixels per inch a chart is shown at (its SVG size is in points, 72 per inch)
+CHART_PPI = 110
+
+_SVG_SIZE = re.compile(rb'<svg[^>]*?\swidth="([0-9.]+)pt"[^>]*?\sheight="([0-9.]+)pt"')
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart: its SVG document and alt text. Notebooks and reports show it as an ``<img>`` whose source is
+    the SVG as a data URI (self-contained, no script can run in it), ``width`` x ``height`` CSS pixels."""
+
+    svg: bytes
+    alt: str
+    width: int
+    height: int
+
+    def _repr_html_(self) -> str:
+        source = base64.b64encode(self.svg).decode()
+        return (f'<img class="chanlib-chart" alt="{html.escape(self.alt, quote=True)}" width="{self.width}" '
+                f'height="{self.height}" src="data:image/svg+xml;base64,{source}">')
+
+    def __repr__(self) -> str:
+        return f"<Chart: {self.alt[:60]}>"
+
+
+def figure(fig: Figure, alt: str | None = None) -> Chart:
+    """A figure as an embedded SVG chart with alt text (``alt``, default :func:`describe`). A figure of one plot is
+    cropped to what it draws (``bbox_inches="tight"``), and so is a figure without a layout engine (its plot function
+    spaced its plots); any other figure of several plots keeps its constrained layout, which keeps the plots apart.
+    The figure is not kept open anywhere.
 
     >>> from chanlib.report import plots
     >>> frame = pd.DataFrame({"channel": ["web", "shop"], "revenue": [3.0, 1.0], "share": [0.75, 0.25]})
-    >>> figure(plots.channel_mix(frame, "EUR")).alt.startswith("Channel mix")
-    True
+    >>> chart = figure(plots.channel_mix(frame, "EUR"))
+    >>> chart.alt.startswith("Channel mix"), chart.svg.startswith(b"<?xml"), chart.width > 300
+    (True, True, True)
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return Image(data=buffer.getvalue(), format="png", alt=" ".join((alt or describe(fig)).split()))
+    extra: dict[str, Any] = {}
+    if fig.get_layout_engine() is None or len([ax for ax in fig.axes if ax.get_visible()]) == 1:
+        fig.set_layout_engine("none")
+        extra["bbox_inches"] = "tight"
+        extra["pad_inches"] = 0.08
+    with mpl.rc_context(SVG_RC):  # type: ignore[arg-type]  # (matplotlib types rc keys as literals)
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, **extra)
+    svg = buffer.getvalue()
+    size = _SVG_SIZE.search(svg[:2000])
+    width, height = ((float(size.group(1)), float(size.group(2))) if size else
+                     (fig.get_figwidth() * 72, fig.get_figheight() * 72))
+    return Chart(svg=svg, alt=" ".join((alt or describe(fig)).split()),
+                 width=round(width * CHART_PPI / 72), height=round(height * CHART_PPI / 72))
 
 
 def table(frame: pd.DataFrame, money_columns: Iterable[str] = (), percent_columns: Iterable[str] = (),

@@ -25,7 +25,6 @@ Examples
 """
 from __future__ import annotations
 
-import base64
 import html
 import logging
 import re
@@ -203,7 +202,7 @@ class Explorer:
         return View(sel, title, fig, rows, time.perf_counter() - started)
 
     def outputs(self, view: View) -> list[Any]:
-        """What a view displays: the chart (PNG with alt text), the table's first :data:`SHOWN_ROWS` rows and a note
+        """What a view displays: the chart (SVG with alt text), the table's first :data:`SHOWN_ROWS` rows and a note
         of how many there are; a one-line note when the selection has no sales."""
         sel = view.selection
         if view.table.empty:
@@ -323,12 +322,9 @@ class Explorer:
 
 
 def _image(fig: Any) -> HTML:
-    """The chart as an embedded PNG in an ``<img>`` with its alt text (:func:`chanlib.report.display.figure`),
+    """The chart as an embedded SVG in an ``<img>`` with its alt text (:func:`chanlib.report.display.figure`),
     as HTML: JupyterLab's image renderer would drop the alt text."""
-    image = figure(fig)
-    alt = html.escape(image.alt or "", quote=True)
-    return HTML(f'<img class="chanlib-chart" alt="{alt}" src="data:image/png;base64,'
-                f'{base64.b64encode(image.data).decode()}">')
+    return HTML(figure(fig)._repr_html_())
 
 
 def open_explorer(params_path: str | Path | None = None, store_path: str | Path | None = None,
