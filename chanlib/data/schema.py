@@ -2,7 +2,8 @@
 
 Master tables (channels, partners, products) may name things that have no sales yet (a new channel, a recruited
 partner); fact tables (targets, costs, inventory, feedback, market) must refer to regions, channels, partners and
-products that exist, and a row that does not is rejected as ``unknown_<column>``.
+products that exist, and a row that does not is rejected as ``unknown_<column>``. A sales line's partner_id must be
+a partner of the partners table when one is given (without one, any partner id is taken as it is).
 
 Every loader maps its source columns onto these names; everything downstream (store, KPIs, notebooks) relies only on
 them. Types are one of ``"date"``, ``"float"`` (float64 amounts and quantities) or ``"str"``.
@@ -40,6 +41,9 @@ class TableSpec:
     #: column it lacks is left out of the key), ``("*",)`` for the whole source line, or ``()`` for no check (survey
     #: answers may legitimately repeat)
     unique: tuple[str, ...] = ()
+    #: date columns of events that have happened (a sale, a stock count, a survey answer): a date after tomorrow is
+    #: a row problem (``future_<col>``); plans and contracts (targets, contract_end) may lie ahead
+    past_dates: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -72,9 +76,13 @@ TABLES: dict[str, TableSpec] = {
             # input only: when mapped and `cost` is not, cost = revenue - profit; not kept in the store
             "profit": "float",
         },
+        # a partner the partners table lacks (when there is one) sets the line aside: its revenue would count for
+        # a partner no partner analysis knows
+        references={"partner_id": ("partners", "partner_id")},
         amount_columns=("revenue",),
         input_only=("profit",),
         unique=("*",),
+        past_dates=("date",),
     ),
     "channels": _spec(
         "channels",
@@ -144,12 +152,14 @@ TABLES: dict[str, TableSpec] = {
         {"date": "date", "partner_id": "str", "product_id": "str", "on_hand_units": "float", "sell_in_units": "float"},
         references={"partner_id": ("partners", "partner_id"), "product_id": ("products", "product_id")},
         unique=("date", "partner_id", "product_id"),
+        past_dates=("date",),
     ),
     "feedback": _spec(
         "feedback",
         ("date", "region", "channel", "score"),
         {"date": "date", "region": "str", "channel": "str", "score": "float", "partner_id": "str", "comment": "str"},
         references={"region": ("sales", "region"), "channel": ("sales", "channel")},
+        past_dates=("date",),
     ),
     "market": _spec(
         "market",

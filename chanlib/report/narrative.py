@@ -1211,3 +1211,25 @@ def feedback_comments_sentence(top: pd.DataFrame, region: str, commented: int, r
         text += (f" The lowest-scoring listed: “{esc_text(low['comment'])}” in **{esc(low['channel'])}** (mean score "
                  f"{float(low['comment_mean_score']):.1f}, {number(low['comment_responses'])} times).")
     return text
+
+
+# -- data quality (chanlib.data.ingest) ------------------------------------------------------------------------------
+
+def repairs_lines(quality: list[dict]) -> list[str]:
+    """What ingest repaired and read on (a byte-order mark, a trailing totals row, Excel date cells): one Markdown
+    line per input table with a repair, from the store's data-quality summary (the records of
+    :meth:`chanlib.data.ingest.QualityReport.to_frame`, one per table and reason, each with the table's
+    ``repairs``); the text escaped (:func:`esc_text`: it names the export's columns).
+
+    >>> for line in repairs_lines([{"table": "sales", "repairs": "12 date cells of column '<Order Date>' read"},
+    ...                            {"table": "sales", "repairs": "12 date cells of column '<Order Date>' read"},
+    ...                            {"table": "targets", "repairs": ""}, {"table": "costs"}]):
+    ...     print(line)
+    Repaired in **sales**, and read on: 12 date cells of column &#x27;&lt;Order Date&gt;&#x27; read.
+    """
+    repairs: dict[str, str] = {}
+    for record in quality:
+        text = record.get("repairs")
+        if isinstance(text, str) and text.strip():
+            repairs.setdefault(str(record.get("table")), text.strip())
+    return [f"Repaired in **{esc(table)}**, and read on: {esc_text(text)}." for table, text in repairs.items()]

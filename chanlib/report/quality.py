@@ -1,4 +1,4 @@
-"""The run's data-quality page (``quality.html``): what ingest read, kept and set aside, with examples.
+"""The run's data-quality page (``quality.html``): what ingest read, kept, set aside and repaired, with examples.
 
 Per input table: rows read, kept and rejected, and per rejection reason its count, five example rows (their row
 numbers in the source file, the header being row 1, and their values as read) and a link to the full rejects CSV,
@@ -83,7 +83,8 @@ def render_quality(name: str, quality: list[dict[str, Any]], rejects: dict[str, 
         t = tables.setdefault(q["table"], {"table": q["table"], "file": Path(str(q.get("file") or "")).name,
                                            "rows_read": int(q["rows_read"]), "rows_kept": int(q["rows_kept"]),
                                            "rows_rejected": int(q.get("rows_rejected", 0) or 0),
-                                           "reasons": [], "link": links.get(q["table"])})
+                                           "reasons": [], "link": links.get(q["table"]),
+                                           "repairs": str(q.get("repairs") or "")})
         if q.get("reason") not in (None, "-") and int(q.get("count", 0) or 0):
             columns, examples = _examples(rejects.get(q["table"]), q["reason"])
             t["reasons"].append({"reason": q["reason"], "count": int(q["count"]), "columns": columns,
