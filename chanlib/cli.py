@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[common], help="generate a synthetic business with planted truth")
-    demo.add_argument("--size", choices=["small", "medium", "large", "xl"], default="small")
+    demo.add_argument("--size", choices=["small", "medium", "large", "xl", "xxl"], default="small",
+                      help="xxl: ~100M sales rows streamed to a folder of monthly Parquet files (~2.5 GB)")
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--out", type=Path, default=Path("data/demo"), metavar="DIR")
 
@@ -124,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--workers", type=_positive, default=None, metavar="N",
                         help="parallel notebook processes (default: params, else the number of cores)")
     report.add_argument("--scheduler", default=None, metavar="ADDR",
-                        help="run the notebooks on a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
+                        help="run the store build's forecasting and the notebooks on a Dask distributed scheduler, "
+                             "e.g. tcp://10.0.0.5:8786 (default: params dask.scheduler, else local processes)")
     report.add_argument("--resume", action="store_true",
                         help="continue the newest unfinished run (else the latest): render only what is missing")
     report.add_argument("--no-wait", action="store_true",
@@ -253,8 +255,12 @@ def run(args: argparse.Namespace) -> int:
     """Execute a parsed command; return the exit code."""
     if args.command == "demo":
         from chanlib.data.demo import generate
+        from chanlib.data.demo_stream import generate_xxl
 
-        generate(args.out, size=args.size, seed=args.seed)
+        if args.size == "xxl":
+            generate_xxl(args.out, seed=args.seed)
+        else:
+            generate(args.out, size=args.size, seed=args.seed)
         print(args.out / "params.yaml")
         return 0
     params = _params(args)
@@ -274,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
         from chanlib.data import store
         from chanlib.io import write_table
 
-        con = store.connect(ensure(params))
+        con = store.connect(ensure(params), config=store.engine_config(params))
         try:
             result = kpi.kpi_table(con, args.by, args.period)
         finally:
@@ -331,7 +337,9 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "report":
         from chanlib.report.runner import run_report, summary_table
 
-        summary = run_report(params, regions=args.regions, workers=args.workers, scheduler=args.scheduler,
+        if args.scheduler:  # the store build's forecasting runs on the same cluster as the notebooks
+            params = params.model_copy(update={"dask": params.dask.model_copy(update={"scheduler": args.scheduler})})
+        summary = run_report(params, regions=args.regions, workers=args.workers, scheduler=params.dask.scheduler,
                              resume=args.resume, force=args.force, out=args.out, partners=args.partners,
                              wait=not args.no_wait)
         if not args.quiet:  # the end-of-run table for the scheduler's log; stdout keeps the index path only
@@ -339,6 +347,12 @@ def run(args: argparse.Namespace) -> int:
         print(summary.index.parent.parent / "latest" / "index.html")
         return 1 if summary.failed else 0
     raise AssertionError(args.command)
+
+
+#: DuckDB errors about the machine (disk, memory, file access; a commit that could not write), not the data or the
+#: code: reported in one line like an OSError
+DUCKDB_RESOURCE_ERRORS = ("IOException", "FatalException", "OutOfMemoryException", "PermissionException",
+                          "TransactionException")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,9 +365,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChanlibError as exc:
         log.error("%s", str(exc).replace("\n", " "))
         return 1
+    except OSError as exc:  # a file or folder chanlib cannot read or write: permission, disk full, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        log.error("%s%s", where, exc.strerror or exc)
+        return 1
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+    except Exception as exc:  # DuckDB out of disk, memory or file access (e.g. a full disk during the store build)
+        kind = type(exc)
+        if kind.__name__ not in DUCKDB_RESOURCE_ERRORS or not kind.__module__.lstrip("_").startswith("duckdb"):
+            raise  # anything else is a bug: keep its traceback
+        log.error("the store (DuckDB): %s", " ".join(str(exc).split()))
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,7 +48,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``, on failure remove it.
 
     The block may write a file or a directory at the temporary path; an existing directory at ``path`` is replaced
-    as a whole (:func:`replace_dir`).
+    as a whole (:func:`replace_dir`). An ``OSError`` that names no file (a full disk fails a ``write``) is given
+    ``path`` as its file name, so that the message says where.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +60,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             replace_dir(tmp, path)
         else:
             os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno is not None and exc.filename in (None, str(tmp)) and exc.filename2 is None:
+            exc.filename = str(path)
+        raise
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

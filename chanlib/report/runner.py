@@ -24,15 +24,24 @@ Built for schedules: one run at a time per reports folder (``<out>/.lock``; a se
 reused rather than rendered (``--force`` renders all); ``latest`` moves only when a run finishes, so a run killed
 mid-way never becomes latest, and ``--resume`` continues it. Each worker keeps one warm kernel for all its pages
 (:mod:`chanlib.report.kernels`) and converts to HTML itself.
+
+Faults: a page whose notebook raises, or whose kernel dies, fails alone (its index row says so; the next page gets
+a new kernel). When the reports folder cannot be written (disk full, permission denied: an ``OSError`` on the
+output), the run stops at once with an :class:`OutputError` naming the file: the run stays unfinished, ``latest``
+keeps pointing at the last finished run, and ``--resume`` continues it once the folder is writable. Every file is
+written under a temporary name and renamed into place, so no file at a final path is ever half-written; a resume
+removes the temporary files a killed run left.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import sys
 import time
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -69,6 +78,14 @@ LOCK = ".lock"
 #: the overview of all regions: its notebook (in the checkout's notebooks/) and its page's name in a run
 OVERVIEW_NOTEBOOK = "overview.ipynb"
 OVERVIEW = "overview"
+#: an OSError with one of these means the run's output cannot be written: the run stops (not one page fails)
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
+#: the temporary names of files being written (chanlib.io.temporary_name; the kernels' notebooks end in .ipynb)
+TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp(\.ipynb)?")
+
+
+class OutputError(ChanlibError):
+    """The reports folder could not be written (disk full, permission denied): the run stopped unfinished."""
 
 
 @dataclass
@@ -150,7 +167,8 @@ def _failure(name: str, slug: str, out_nb: Path, started: float, exc: BaseExcept
 def render_page(notebook: str, run_dir: str, name: str, slug: str, parameters: dict[str, Any], title: str,
                 cell_timeout: int, footer: str = "", key: str = "") -> RegionResult:
     """Execute ``notebook`` with ``parameters`` in this worker's warm kernel and convert it to ``<slug>.html`` in
-    the worker (runs in a worker process; a failure is reported in the result, never raised)."""
+    the worker (runs in a worker process; a failure is reported in the result, never raised, except an ``OSError``
+    of :data:`OUTPUT_ERRNOS`: the run's folder cannot be written, and the run stops)."""
     from chanlib.report.html import export_html
     from chanlib.report.kernels import worker_kernel
 
@@ -160,6 +178,10 @@ def render_page(notebook: str, run_dir: str, name: str, slug: str, parameters: d
     try:
         executed = worker_kernel(Path(notebook).parent).execute(notebook, out_nb, parameters, timeout=cell_timeout)
         export_html(executed, html_path, title=title, footer=footer)
+    except OSError as exc:
+        if exc.errno in OUTPUT_ERRNOS:
+            raise  # disk full or no permission: every page would fail the same way
+        return _failure(name, slug, out_nb, started, exc)
     except Exception as exc:  # a worker must report, not crash the run
         return _failure(name, slug, out_nb, started, exc)
     return RegionResult(name, slug, "ok", html_path.name, out_nb.name, time.perf_counter() - started, key=key)
@@ -198,13 +220,17 @@ def _executor(workers: int, scheduler: str | None) -> tuple[Executor, Client | N
 
 def _exit_with_parent(parent: int) -> None:
     """Worker initializer: end this worker when the run's process is gone (e.g. killed by a scheduler's timeout);
-    its kernel follows (ipykernel watches its parent). Otherwise the orphan would live on, rendering the pages still
-    queued into the killed run's folder, perhaps while ``--resume`` renders them too."""
+    its kernel is killed first and its socket folder removed (:func:`chanlib.report.kernels.abandon_worker_kernel`).
+    Otherwise the orphan would live on, rendering the pages still queued into the killed run's folder, perhaps while
+    ``--resume`` renders them too."""
     import threading
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
+        kernels = sys.modules.get("chanlib.report.kernels")  # imported once the worker has rendered a page
+        if kernels is not None:
+            kernels.abandon_worker_kernel()
         os._exit(1)
 
     threading.Thread(target=watch, name="chanlib-parent-watch", daemon=True).start()
@@ -290,6 +316,15 @@ def _reuse(previous: RegionResult | None, key: str, source: Path | None, run_dir
     return replace(previous, skipped=True, seconds=0.0)
 
 
+def _remove_temporaries(run_dir: Path) -> None:
+    """Remove the temporary files (:data:`TEMPORARY`) a killed run left in ``run_dir`` (called under the lock)."""
+    for folder in (run_dir, run_dir / "notebooks"):
+        for path in folder.iterdir():
+            if TEMPORARY.fullmatch(path.name) and path.is_file():
+                log.debug("removing %s, left by a killed run", path)
+                path.unlink(missing_ok=True)
+
+
 def _record(run_dir: Path, result: RegionResult) -> None:
     """Keep one finished page's result in the run folder, so that ``--resume`` of a killed run knows it."""
     write_text(run_dir / "notebooks" / f"{result.slug}.result.json", json.dumps(asdict(result)))
@@ -320,9 +355,40 @@ def run_report(params: Params, regions: list[str] | None = None, workers: int | 
     if not notebook.exists():
         raise ChanlibError(f"{notebook}: region notebook not found")
     out = Path(out or params.report.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with exclusive(out / LOCK, wait=wait, what="a report run"):
-        return _run_locked(params, notebook, regions, workers, scheduler, resume, force, out, partners)
+    if force or not store.is_fresh(params):
+        ingest.validate(params)  # a data error ends the run here, before the reports folder, its lock or a run exist
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with exclusive(out / LOCK, wait=wait, what="a report run"):
+            return _run_locked(params, notebook, regions, workers, scheduler, resume, force, out, partners)
+    except OSError as exc:
+        raise OutputError(_output_error(exc, out)) from exc
+
+
+def _output_error(exc: OSError, out: Path) -> str:
+    """The one line for a run stopped by ``exc``: the file and the reason, where ``latest`` points, and how to go on.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> print(_output_error(OSError(errno.ENOSPC, "No space left on device", str(out / "r1" / "East.html")), out))
+    /.../r1/East.html: No space left on device; nothing was written; no report run has finished yet
+    """
+    where = exc.filename if exc.filename is not None else out
+    reason = exc.strerror or type(exc).__name__
+    try:
+        latest = os.readlink(out / "latest") if (out / "latest").is_symlink() else None
+        unfinished = _unfinished_run(out) if out.is_dir() else None
+        # this process's run, if it had started (its RUNNING file names this process)
+        ours = (unfinished.name if unfinished is not None
+                and f"by pid {os.getpid()}\n" in (unfinished / RUNNING).read_text() else None)
+    except OSError:
+        latest = ours = None
+    state = (f"{out / 'latest'} still points at the last finished run, {latest}" if latest
+             else "no report run has finished yet")
+    if ours:
+        return (f"{where}: {reason}; the report run {ours} stopped before it finished; {state}; "
+                "`chanlib report --resume` continues it once the reports folder can be written")
+    return f"{where}: {reason}; nothing was written; {state}"
 
 
 def _run_locked(params: Params, notebook: Path, regions: list[str] | None, workers: int | None,
@@ -366,6 +432,7 @@ def _run_locked(params: Params, notebook: Path, regions: list[str] | None, worke
             n += 1
             run_dir = out / f"{run_id}-{n}"
     (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    _remove_temporaries(run_dir)  # a resumed run's, left when it was killed
     write_text(run_dir / RUNNING, f"started {time.strftime('%Y-%m-%d %H:%M:%S')} by pid {os.getpid()}\n")
     params_file = _run_params_file(params, run_dir)
     write_text(run_dir / DEFINITIONS_PAGE, render_definitions(params))  # every report links it
@@ -412,7 +479,12 @@ def _run_locked(params: Params, notebook: Path, regions: list[str] | None, worke
                 futures[future] = name
             for future in tqdm(as_completed(futures), total=len(futures), desc="reports", unit="page",
                                disable=None):
-                result = future.result()
+                try:
+                    result = future.result()
+                except BaseException:  # the folder cannot be written (an OSError), or interrupted: stop the run
+                    for pending in futures:
+                        pending.cancel()
+                    raise
                 results[futures[future]] = result
                 _record(run_dir, result)
                 if result.status != "ok":
