@@ -32,11 +32,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CHANLIB_SHARED_DATA", ROOT.parent / "shared" / "data"))
 #: appended to a params file: the build leaves the forecasts out (the Outlook section says so)
 NO_FORECAST = "forecast: {enabled: false}\n"
+
+# hypothesis (tests/test_properties.py): a fixed set of examples, so CI runs the same ones every time and a failure
+# repeats; `pytest --hypothesis-profile=explore` searches far more, at random. No example database is written
+# (.hypothesis/ holds only hypothesis' cache of the code's constants and ignores itself in git).
+settings.register_profile("chanlib", deadline=None, max_examples=25, derandomize=True, print_blob=True,
+                          database=None)
+settings.register_profile("explore", deadline=None, max_examples=1000, derandomize=False, print_blob=True,
+                          database=None)
+settings.load_profile("chanlib")
 
 
 # -- background runs ---------------------------------------------------------------------------------------------------

@@ -286,13 +286,15 @@ def partner_indicators(data: Tables, settings: ScorecardSettings | None = None,
 
 def _target_parts(con: duckdb.DuckDBPyConnection, since: object, until: object) -> pd.DataFrame:
     """Per partner and quarter: its revenue in the cells it had a share of a year earlier (``tgt_revenue``) and
-    its allocated target there (``tgt_allocated``: cell target x that share), summed over those cells."""
+    its allocated target there (``tgt_allocated``: cell target x that share), summed over those cells. The sums
+    over joined rows add in a fixed order (``ORDER BY`` in the aggregate): a join's rows come in any order, and a
+    float sum in another order can differ in the last bit from run to run."""
     sql = """
     WITH cell AS (
         SELECT partner_id, region, channel, CAST(date_trunc('quarter', date) AS DATE) AS quarter, sum(revenue) AS rev
         FROM sales WHERE partner_id IS NOT NULL AND date BETWEEN $since - INTERVAL 1 YEAR AND $until GROUP BY ALL
     ),
-    tot AS (SELECT region, channel, quarter, sum(rev) AS cell_rev FROM cell GROUP BY ALL),
+    tot AS (SELECT region, channel, quarter, sum(rev ORDER BY partner_id) AS cell_rev FROM cell GROUP BY ALL),
     tgt AS (
         SELECT region, channel, CAST(date_trunc('quarter', period) AS DATE) AS quarter, sum(target_revenue) AS target
         FROM targets GROUP BY ALL
@@ -302,7 +304,8 @@ def _target_parts(con: duckdb.DuckDBPyConnection, since: object, until: object) 
                c.rev / t.cell_rev AS share
         FROM cell c JOIN tot t USING (region, channel, quarter) WHERE t.cell_rev > 0
     )
-    SELECT s.partner_id, s.quarter, sum(coalesce(c.rev, 0)) AS tgt_revenue, sum(g.target * s.share) AS tgt_allocated
+    SELECT s.partner_id, s.quarter, sum(coalesce(c.rev, 0) ORDER BY s.region, s.channel) AS tgt_revenue,
+           sum(g.target * s.share ORDER BY s.region, s.channel) AS tgt_allocated
     FROM shares s JOIN tgt g ON g.region = s.region AND g.channel = s.channel AND g.quarter = s.quarter
     LEFT JOIN cell c ON c.partner_id = s.partner_id AND c.region = s.region AND c.channel = s.channel
                         AND c.quarter = s.quarter
