@@ -7,7 +7,7 @@ opens (``startup``), as in the notebook; the browser's share (sending the PNG, p
 (``tests/test_lab.py`` notes it for the small demo in ``test-artifacts/``).
 
 Prints one line: ``explorer redraw_median_s=<s> redraw_max_s=<s> changes=<n> regions=<r> sales_rows=<rows>
-startup_s=<s>``.
+startup_s=<s> cores=<n>``.
 
     python bench/explorer.py [--params P] [--store S] [--dir data/bench] [--rounds 2]
 
@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import io
 import logging
+import os
 import statistics
 import sys
 import time
@@ -70,7 +71,8 @@ def main() -> None:
             assert ex.current is not None and ex.current.selection.region == name
     rows = int(ex.wb.con.execute("SELECT count(*) FROM sales").fetchall()[0][0])
     print(f"explorer redraw_median_s={statistics.median(times):.3f} redraw_max_s={max(times):.3f} "
-          f"changes={len(times)} regions={len(ex.regions)} sales_rows={rows} startup_s={startup:.1f}")
+          f"changes={len(times)} regions={len(ex.regions)} sales_rows={rows} startup_s={startup:.1f} "
+          f"cores={os.cpu_count()}")
 
 
 if __name__ == "__main__":

@@ -130,6 +130,35 @@ def test_missing_tables_are_left_out_with_a_reason(tmp_path):
         kpi.kpi_table(con, ["region"], "week")
 
 
+def test_a_channel_missing_from_the_channels_table_is_a_cell_of_its_own():
+    """Grouped by channel type, a channel the channels table lacks forms the cell with no type (None), and that cell
+    keeps its own orders, closing stock, sell-in and sell-out like any other (NULL keys match NULL keys)."""
+    day = pd.Timestamp
+    sales = pd.DataFrame({
+        "date": [day("2024-01-10"), day("2024-01-10"), day("2024-01-20"), day("2024-01-25")],
+        "region": "North", "channel": ["web", "web", "shop", "fax"], "partner_id": ["P1", "P1", "P2", "P3"],
+        "order_id": ["O1", "O1", "O2", "O3"], "units": [2.0, 1.0, 3.0, 4.0], "revenue": [100.0, 50.0, 90.0, 40.0],
+        "cost": [60.0, 30.0, 50.0, 20.0]})
+    channels = pd.DataFrame({"channel": ["web", "shop"], "channel_type": ["online", "offline"]})
+    partners = pd.DataFrame({"partner_id": ["P1", "P2", "P3"], "region": "North", "channel": ["web", "shop", "fax"]})
+    inventory = pd.DataFrame({"date": [day("2024-01-15"), day("2024-01-31"), day("2024-01-31")],
+                              "partner_id": ["P1", "P1", "P3"], "product_id": "SKU1",
+                              "on_hand_units": [5.0, 4.0, 6.0], "sell_in_units": [8.0, 0.0, 10.0]})
+    frame = kpi.kpi_table({"sales": sales, "channels": channels, "partners": partners, "inventory": inventory},
+                          ["channel_type"], "month").frame
+    cells = {row.channel_type: row for row in frame.itertuples()}
+    assert set(cells) == {"online", "offline", None}
+    weeks = 16 / 7  # the month's sales run from the 10th to the 25th
+    for cell, (revenue, orders, on_hand, sell_in, sold) in {"online": (150.0, 1, 4.0, 8.0, 3.0),
+                                                          None: (40.0, 1, 6.0, 10.0, 4.0)}.items():
+        row = cells[cell]
+        assert (row.revenue, row.orders, row.active_partners) == (revenue, orders, 1)
+        assert (row.on_hand_units, row.sell_in_units, row.sell_out_units) == (on_hand, sell_in, sold)
+        assert row.sell_through_rate == pytest.approx(sold / (sold + on_hand))
+        assert row.weeks_of_supply == pytest.approx(on_hand / (sold / weeks))
+    assert cells["offline"].revenue == 90.0 and np.isnan(cells["offline"].on_hand_units)
+
+
 def _start_superstore_kpi_cli(request, background):
     """Three `chanlib kpi` runs on the session's Superstore store (found up to date: no build), in the background
     (tests/conftest.py): by region and channel to CSV, by quarter to Parquet, and an unknown --by."""

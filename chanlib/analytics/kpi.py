@@ -259,10 +259,6 @@ class KpiTable:
     keys: list[str] = field(default_factory=list)
 
 
-def _keys_sql(keys: list[str]) -> str:
-    return ", ".join(keys)
-
-
 def _group(keys: list[str]) -> str:
     return f"GROUP BY {', '.join(keys)}" if keys else ""
 
@@ -311,16 +307,49 @@ def _partner_map_sql(con: duckdb.DuckDBPyConnection, tables: set[str]) -> str:
     return f"(SELECT m.partner_id, m.region, m.channel{attrs} FROM ({source}) m {join})"
 
 
-def _sales_family(con, keys: list[str], cols: set[str]) -> pd.DataFrame:
+def _cells(con: duckdb.DuckDBPyConnection, keys: list[str], cols: set[str], period: str | None,
+           months: bool) -> None:
+    """``kpi_cells``: the one pass over the sales lines that every sales KPI but ``orders`` reads. The lines summed
+    per cell and partner (partner NULL for lines without one) and, with ``months``, per region, channel and month
+    too (the grain targets compare at): revenue, units, margin, whether the partner sold (``active``) and the first
+    and last day. A few thousand rows where the sales have millions, so the families after it cost little."""
+    grain = list(dict.fromkeys(keys + (["partner_id"] if "partner_id" in cols else [])
+                               + (["region", "channel"] if months else [])))
+    month = ("period" if period == "month" else "CAST(date_trunc('month', date) AS DATE)") if months else None
+    select = ", ".join(grain + ([f"{month} AS month"] if month else []))
+    group = ", ".join(grain + ([month] if month else []))
     units = "sum(units)" if "units" in cols else "CAST(NULL AS DOUBLE)"
     margin = "sum(revenue - cost)" if "cost" in cols else "CAST(NULL AS DOUBLE)"
-    orders = "count(DISTINCT order_id)" if "order_id" in cols else "CAST(NULL AS BIGINT)"
-    partners = ("count(DISTINCT partner_id) FILTER (WHERE revenue > 0)" if "partner_id" in cols
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE kpi_cells AS
+        SELECT {select + ", " if select else ""}sum(revenue) AS revenue, {units} AS units, {margin} AS margin,
+               bool_or(revenue > 0) AS active, min(date) AS first_day, max(date) AS last_day
+        FROM kpi_sales {f"GROUP BY {group}" if group else ""}""")
+
+
+def _same_keys(keys: list[str], left: str, right: str) -> str:
+    """A join condition on every key, NULL matching NULL (a channel the channels table lacks has a NULL type)."""
+    return " AND ".join(f"{left}.{k} IS NOT DISTINCT FROM {right}.{k}" for k in keys) or "true"
+
+
+def _sales_family(con, keys: list[str], cols: set[str]) -> pd.DataFrame:
+    """The sales KPIs per cell, in the order of the keys: the shares of the parent are sums over these rows, and a
+    sum of floats in another order can differ in the last bit (a parallel GROUP BY returns its groups in any order).
+    Everything but ``orders`` from ``kpi_cells``; ``orders`` counts distinct order ids over the lines."""
+    partners = ("count(DISTINCT partner_id) FILTER (WHERE active)" if "partner_id" in cols
                 else "CAST(NULL AS BIGINT)")
+    if "order_id" in cols:
+        orders_cte = (f", o AS (SELECT {_select_keys(keys)} count(DISTINCT order_id) AS orders FROM kpi_sales "
+                      f"{_group(keys)})")
+        orders, join = "o.orders", f"LEFT JOIN o ON {_same_keys(keys, 'c', 'o')}"
+    else:
+        orders_cte, orders, join = "", "CAST(NULL AS BIGINT)", ""
     return con.execute(f"""
-        SELECT {_select_keys(keys)} sum(revenue) AS revenue, {units} AS units, {orders} AS orders,
-               {margin} AS gross_margin, {partners} AS active_partners
-        FROM kpi_sales {_group(keys)}""").df()
+        WITH c AS (SELECT {_select_keys(keys)} sum(revenue) AS revenue, sum(units) AS units,
+                          sum(margin) AS gross_margin, {partners} AS active_partners
+                   FROM kpi_cells {_group(keys)}){orders_cte}
+        SELECT {_select_keys([f"c.{k}" for k in keys])} c.revenue, c.units, {orders} AS orders, c.gross_margin,
+               c.active_partners
+        FROM c {join} {f"ORDER BY {', '.join(f'c.{k}' for k in keys)}" if keys else ""}""").df()
 
 
 #: top-N partner share counts at most this many partners (and always fewer than the cell's active partners)
@@ -332,8 +361,8 @@ def _concentration(con, keys: list[str]) -> pd.DataFrame:
     N = min(:data:`TOP_PARTNERS`, active partners - 1) (NULL, with N, for a cell with fewer than two)."""
     with_partner = list(dict.fromkeys(keys + ["partner_id"]))
     return con.execute(f"""
-        WITH pr AS (SELECT {_select_keys(with_partner)} sum(revenue) AS r, bool_or(revenue > 0) AS active
-                    FROM kpi_sales WHERE partner_id IS NOT NULL {_group(with_partner)}),
+        WITH pr AS (SELECT {_select_keys(with_partner)} sum(revenue) AS r, bool_or(active) AS active
+                    FROM kpi_cells WHERE partner_id IS NOT NULL {_group(with_partner)}),
         sh AS (SELECT *, r / nullif(sum(r) OVER ({_partition(keys)}), 0) AS share,
                       row_number() OVER ({_partition(keys)} ORDER BY r DESC, partner_id) AS rank,
                       least({TOP_PARTNERS}, count(*) FILTER (WHERE active) OVER ({_partition(keys)}) - 1) AS n
@@ -359,8 +388,7 @@ def _targets(con, keys: list[str], tables: set[str], period: str | None) -> pd.D
     _channel_fact_view(con, "kpi_targets", "targets", tables, period, "period")
     # revenue of exactly the region x channel x months that have a target, so attainment compares like with like
     return con.execute(f"""
-        WITH monthly AS (SELECT region, channel, CAST(date_trunc('month', date) AS DATE) AS month, sum(revenue) AS rev
-                         FROM sales GROUP BY ALL),
+        WITH monthly AS (SELECT region, channel, month, sum(revenue) AS rev FROM kpi_cells GROUP BY ALL),
         t AS (SELECT t.*, m.rev FROM kpi_targets t LEFT JOIN monthly m
               ON m.region = t.region AND m.channel = t.channel AND m.month = t.month)
         SELECT {_select_keys(keys)} sum(target_revenue) AS target_revenue, coalesce(sum(rev), 0) AS targeted_revenue
@@ -395,30 +423,31 @@ def _feedback(con, keys: list[str], tables: set[str], period: str | None) -> pd.
         FROM kpi_feedback {_group(keys)}""").df()
 
 
-def _inventory(con, keys: list[str], tables: set[str], period: str | None, cols: set[str]) -> pd.DataFrame:
-    category = "p.category" if "products" in tables else "NULL"
+def _inventory(con, keys: list[str], tables: set[str], period: str | None) -> pd.DataFrame:
+    category = "p.category" if "products" in tables and "category" in keys else "NULL"
     period_sql = f"CAST(date_trunc('{period}', i.date) AS DATE)" if period else "NULL"
     sell_in = "i.sell_in_units" if "sell_in_units" in store.table_columns(con, "inventory") else "NULL"
     con.execute(f"""CREATE OR REPLACE TEMP VIEW kpi_inventory AS
         SELECT i.date, i.partner_id, i.product_id, i.on_hand_units, {sell_in} AS sell_in_units,
                pm.* EXCLUDE (partner_id), {category} AS category, {period_sql} AS period
         FROM inventory i LEFT JOIN {_partner_map_sql(con, tables)} pm ON pm.partner_id = i.partner_id
-        {'LEFT JOIN products p ON p.product_id = i.product_id' if 'products' in tables else ''}""")
-    units = "units" if "units" in cols else "NULL"
+        {'LEFT JOIN products p ON p.product_id = i.product_id' if category != 'NULL' else ''}""")
     period_keys = [k for k in keys if k == "period"]
-    joins = "".join(f" LEFT JOIN {t} USING ({_keys_sql(keys)})" if keys else f" , {t}" for t in ("stock", "sold"))
+    join = f"LEFT JOIN sold ON {_same_keys(keys, 'inv', 'sold')}" if keys else ", sold"
+    # stock: what was on hand on the cell's last inventory day (per day first, then the last day's sum)
     return con.execute(f"""
-        WITH inv AS (SELECT {_select_keys(keys)} sum(sell_in_units) AS sell_in_units FROM kpi_inventory {_group(keys)}),
-        stock AS (SELECT {_select_keys(keys)} sum(on_hand_units) AS on_hand_units
-                  FROM (SELECT *, date = max(date) OVER ({_partition(keys)}) AS last_day FROM kpi_inventory)
-                  WHERE last_day {_group(keys)}),
-        days AS (SELECT {_select_keys(period_keys)} datediff('day', min(date), max(date)) + 1 AS days
-                 FROM kpi_sales {_group(period_keys)}),
-        sold AS (SELECT {_select_keys(keys)} sum({units}) AS sell_out_units FROM kpi_sales
+        WITH daily AS (SELECT {_select_keys(keys)} date, sum(sell_in_units) AS sell_in,
+                              sum(on_hand_units) AS on_hand
+                       FROM kpi_inventory {_group(keys + ["date"])}),
+        inv AS (SELECT {_select_keys(keys)} sum(sell_in) AS sell_in_units, arg_max(on_hand, date) AS on_hand_units
+                FROM daily {_group(keys)}),
+        days AS (SELECT {_select_keys(period_keys)} datediff('day', min(first_day), max(last_day)) + 1 AS days
+                 FROM kpi_cells {_group(period_keys)}),
+        sold AS (SELECT {_select_keys(keys)} sum(units) AS sell_out_units FROM kpi_cells
                  WHERE partner_id IN (SELECT partner_id FROM inventory) {_group(keys)})
-        SELECT inv.*, stock.on_hand_units, sold.sell_out_units, days.days AS days_in_range
-        FROM inv {joins}
-        {f'LEFT JOIN days USING ({_keys_sql(period_keys)})' if period_keys else ', days'}
+        SELECT inv.*, sold.sell_out_units, days.days AS days_in_range
+        FROM inv {join}
+        {f'LEFT JOIN days ON {_same_keys(period_keys, "inv", "days")}' if period_keys else ', days'}
         """).df()
 
 
@@ -515,6 +544,7 @@ def kpi_table(data: Tables, by: list[str] | tuple[str, ...] = (), period: str | 
     keys = dims + (["period"] if period else [])
     left_out: dict[str, str] = {}
     _sales_view(con, dims, period)
+    _cells(con, keys, cols, period, months="targets" in tables and set(by) <= FAMILY_DIMS["targets"])
 
     frame = _sales_family(con, keys, cols)
     for column, reason in (("units", "the sales table has no units column"),
@@ -549,7 +579,7 @@ def kpi_table(data: Tables, by: list[str] | tuple[str, ...] = (), period: str | 
         "targets": lambda: _targets(con, keys, tables, period),
         "costs": lambda: _costs(con, keys, tables, period),
         "feedback": lambda: _feedback(con, keys, tables, period),
-        "inventory": lambda: _inventory(con, keys, tables, period, cols),
+        "inventory": lambda: _inventory(con, keys, tables, period),
         "market": lambda: _market(con, keys, period),
     }
     for family, compute in families.items():
@@ -567,6 +597,7 @@ def kpi_table(data: Tables, by: list[str] | tuple[str, ...] = (), period: str | 
             left_out[family] = "market share by category needs the products table"
             continue
         frame = _merge(frame, compute(), keys)
+    con.execute("DROP TABLE IF EXISTS kpi_cells")
     _derive(frame, keys, period, con)
     frame = frame.sort_values(keys).reset_index(drop=True) if keys else frame
     return KpiTable(frame=frame, left_out=left_out, keys=keys)
