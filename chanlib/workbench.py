@@ -317,7 +317,8 @@ class Workbench:
     def accuracy(self, kind: Literal["backtest", "realised"] = "backtest") -> pd.DataFrame:
         """How good the forecasts are. ``backtest`` (default): per series, the chosen model, its flag and its
         rolling-origin backtest score against the benchmark (``unique_id, model, flag, score, benchmark_score,
-        windows, season_length, n_obs, filled, level``). ``realised``: earlier builds' forecasts scored against the
+        windows, season_length, n_obs, filled, level``; the scores are NaN without a backtest, which is the default:
+        ``forecast.backtest_windows: 0``). ``realised``: earlier builds' forecasts scored against the
         actuals that arrived since, per cutoff, level and model (empty until a later build has new actuals).
 
         >>> a = example().accuracy()

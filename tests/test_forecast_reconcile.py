@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from chanlib.analytics.forecast import aggregate, reconcile, summing_matrix
-from chanlib.analytics.forecast.reconcile import METHODS, _shrink_covariance
+from chanlib.analytics.forecast.reconcile import METHODS
 
 LEVELS_TREE = [[], ["region"], ["region", "channel"], ["region", "channel", "partner"]]
 LEVELS_GROUPED = [[], ["region"], ["channel"], ["region", "channel"]]
@@ -114,13 +114,44 @@ def test_coherent_base_forecasts_are_left_alone():
         assert np.allclose(rec["yhat"].to_numpy(), coherent), method
 
 
-def test_shrinkage_matches_the_published_estimator():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, 5)) @ rng.normal(size=(5, 5))
-    cov, lam = _shrink_covariance(x)
-    assert 0 <= lam <= 1
-    assert np.allclose(np.diag(cov), np.diag(x.T @ x / 40))
-    assert np.all(np.linalg.eigvalsh(cov) > 0)
+def _schafer_strimmer(x: np.ndarray) -> np.ndarray:
+    """The shrunk covariance of residuals ``x`` (dates × nodes) by its definition (Schäfer & Strimmer 2005, target
+    the diagonal): the sample covariance, off-diagonal entries shrunk by lambda = sum of the estimated variances of
+    the sample correlations / sum of their squares (off the diagonal), clipped to [0, 1]."""
+    n, k = x.shape
+    xc = x - x.mean(axis=0)
+    cov = xc.T @ xc / (n - 1)
+    sd = np.sqrt(np.diag(cov))
+    xs = xc / sd
+    corr = cov / np.outer(sd, sd)
+    w = xs[:, :, None] * xs[:, None, :]
+    var_r = n / (n - 1) ** 3 * ((w - w.mean(axis=0)) ** 2).sum(axis=0)
+    off = ~np.eye(k, dtype=bool)
+    lam = min(max(var_r[off].sum() / (corr[off] ** 2).sum(), 0.0), 1.0)
+    shrunk = (1 - lam) * cov
+    shrunk[np.diag_indices(k)] = np.diag(cov)
+    return shrunk
+
+
+def test_mint_shrink_is_the_gls_projection_with_the_shrunk_covariance():
+    """MinT by hand: bottom = (S' W^-1 S)^-1 S' W^-1 yhat with W the Schäfer–Strimmer shrunk residual covariance."""
+    long, S = aggregate(_bottom(), LEVELS_TREE)
+    base = _noisy_base(long)
+    residuals = _residuals(long)
+    rec = reconcile(base, S, method="mint_shrink", residuals=residuals)
+    nodes = list(S.index)
+    x = residuals.pivot(index="ds", columns="unique_id", values="resid")[nodes].to_numpy()
+    W = _schafer_strimmer(x)
+    assert 0 < np.abs(W[~np.eye(len(nodes), dtype=bool)]).max()  # correlated: not just weighted least squares
+    s = S.to_numpy()
+    winv_s = np.linalg.solve(W, s)
+    yhat = base.pivot(index="unique_id", columns="ds", values="yhat").loc[nodes].to_numpy()
+    expected = s @ np.linalg.solve(s.T @ winv_s, winv_s.T @ yhat)
+    got = rec.pivot(index="unique_id", columns="ds", values="yhat").loc[nodes].to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    # ... and it is not OLS: the weights matter here
+    ols = reconcile(base, S, method="ols").pivot(index="unique_id", columns="ds", values="yhat").loc[nodes]
+    assert np.abs(ols.to_numpy() - got).max() > 1e-3
 
 
 def test_reconcile_input_errors():

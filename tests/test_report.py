@@ -69,7 +69,8 @@ def test_report_writes_index_and_every_region(demo_run, demo_dir):
         assert f"{r['region']}: channel report" in html
         for section in ("Headline", "Monthly revenue by channel", "Channel mix", "Channel KPIs", "Target attainment",
                         "Channel ROI", "Product fit", "Regional planning", "Period evaluation", "Share shift",
-                        "Outlook", "Backtest sMAPE", "Segments", "Share of revenue", "About the data"):
+                        "Outlook", "is forecast to sell", "No backtest in this run", "Segments", "Share of revenue",
+                        "About the data"):
             assert section in html
         assert len(re.findall(r'<img[^>]+src="data:image/svg\+xml;base64,', html)) >= 2  # both charts embedded
         assert "No description has been provided" not in html  # every image has its own alt text
@@ -186,7 +187,7 @@ def test_superstore_renders_four_region_reports(superstore_report):
     west = (latest / "West.html").read_text()
     _assert_shareable(west)
     assert "USD" in west and "Consumer" in west
-    assert "Backtest sMAPE" in west  # the outlook runs on the levels the export has (region, channel)
+    assert "is forecast to sell" in west  # the outlook runs on the levels the export has (region, channel)
     # the build's reason for leaving the segmentation out (MissingInput from the segment analysis)
     assert "Segments are left out: the sales table has no partner_id column" in west
     # Superstore maps Profit (not cost): its margin is labelled profit, never gross margin

@@ -90,11 +90,11 @@ def _repeating_tail(seed: int) -> np.ndarray:
 def test_a_model_worse_than_seasonal_naive_falls_back_to_it() -> None:
     y = _repeating_tail(1)
     df = pd.DataFrame({"unique_id": "s", "ds": pd.date_range("2020-01-01", periods=48, freq="MS"), "y": y})
-    res = forecast(df, ForecastSettings(n_jobs=1))
+    res = forecast(df, ForecastSettings(n_jobs=1, backtest_windows=1))  # the benchmark is judged in a backtest
     sel = res.selection.iloc[0]
     assert sel["benchmark_score"] == 0.0 and sel["flag"] == "benchmark" and sel["model"] == "seasonal_naive"
     np.testing.assert_allclose(res.forecasts["yhat"], y[-12:])
-    kept = forecast(df, ForecastSettings(n_jobs=1, benchmark_fallback=False)).selection.iloc[0]
+    kept = forecast(df, ForecastSettings(n_jobs=1, backtest_windows=1, benchmark_fallback=False)).selection.iloc[0]
     assert kept["flag"] == "below_benchmark" and kept["model"] != "seasonal_naive" and kept["score"] > 0
 
 
@@ -109,7 +109,7 @@ def test_no_series_is_ok_when_its_model_lost_to_the_benchmark_or_missed_by_half(
     series["erratic"] = rng.exponential(100.0, 40) * (rng.random(40) < 0.8)  # Superstore-like: sMAPE far above 50
     df = pd.concat([pd.DataFrame({"unique_id": k, "ds": pd.date_range("2020-01-01", periods=40, freq="MS"), "y": v})
                     for k, v in series.items()], ignore_index=True)
-    res = forecast(df, ForecastSettings(n_jobs=1))
+    res = forecast(df, ForecastSettings(n_jobs=1, backtest_windows=1))
     sel = res.selection.set_index("unique_id")
     for uid, y in series.items():
         cut = 40 - 12
@@ -129,9 +129,9 @@ def test_calibrated_intervals_of_a_never_negative_series_stay_at_or_above_zero()
     series = {f"p{i}": rng.gamma(1.5, 4.0, 36) + 0.1 for i in range(4)}  # small, skewed, never negative
     df = pd.concat([pd.DataFrame({"unique_id": k, "ds": pd.date_range("2021-01-01", periods=36, freq="MS"), "y": v})
                     for k, v in series.items()], ignore_index=True)
-    raw = forecast(df, ForecastSettings(n_jobs=1, clip_negative=False))
+    raw = forecast(df, ForecastSettings(n_jobs=1, backtest_windows=1, clip_negative=False))
     assert (raw.forecasts["lo_95"] < 0).any()  # what clipping prevents
-    res = forecast(df, ForecastSettings(n_jobs=1))
+    res = forecast(df, ForecastSettings(n_jobs=1, backtest_windows=1))  # calibration needs the backtest
     bounds = res.forecasts[["yhat", "lo_80", "hi_80", "lo_95", "hi_95"]]
     assert (bounds >= 0).all().all()
 
@@ -324,7 +324,7 @@ def test_a_surge_region_outlook_says_the_history_is_short(tmp_path: Path) -> Non
     sales = pd.concat([_monthly_sales("North", "web", SURGE * 10, day=28),
                        _monthly_sales("North", "shop", SURGE * 5, day=28),
                        _monthly_sales("South", "web", SURGE * 12, day=28)], ignore_index=True)
-    params = _build(tmp_path, sales, "forecast:\n  n_jobs: 1\n  hierarchy: [region, channel]\n")
+    params = _build(tmp_path, sales, "forecast:\n  n_jobs: 1\n  hierarchy: [region, channel]\n  backtest_windows: 1\n")
     ctx = sections.open_region("North", params)
     try:
         text = _text(sections.outlook(ctx))

@@ -429,15 +429,17 @@ def mix(ctx: RegionContext) -> list[Any]:
 
 
 def about(ctx: RegionContext) -> list[Any]:
-    """Where the numbers come from: inputs and the data-quality summary of the store build."""
-    quality = pd.DataFrame(ctx.meta.get("quality", []))
+    """Where the numbers come from: inputs and the data-quality summary of the store build, with a line per input
+    that ingest repaired and read on (a byte-order mark, a totals row, Excel date cells)."""
+    records = ctx.meta.get("quality", [])
+    quality = pd.DataFrame(records)
     if quality.empty:
         return [note("The store records no data-quality summary.")]
     quality["file"] = quality["file"].map(lambda f: Path(f).name)
     shown = quality[["table", "file", "rows_read", "rows_kept", "rows_rejected", "reason", "count"]]
     return [markdown("Rows set aside at ingest are listed by reason; they are kept in the rejects folder next to "
                      "the store, never silently dropped."),
-            table(shown)]
+            table(shown), *(markdown(line) for line in narrative.repairs_lines(records))]
 
 
 #: KPIs of the channel KPI table, in order; labels, units and formats from :mod:`chanlib.analytics.definitions`
@@ -988,6 +990,13 @@ def outlook(ctx: RegionContext) -> list[Any]:
     shown["series"] = [name_of[uid] for uid in shown["series"]]
     shown["model"] = [MODEL_NAMES.get(str(m), str(m)) for m in shown["model"]]
     shown["flag"] = [str(f).replace("_", " ") for f in shown["flag"]]
+    unscored = [c for c in (f"backtest {settings.metric}", f"benchmark {settings.metric}")
+                if c in shown and shown[c].isna().all()]
+    if unscored:  # no backtest in this run (forecast.backtest_windows: 0, the default): no column of n/a
+        shown = shown.drop(columns=unscored)
+        out.append(note(f"No backtest in this run, so no backtest {esc(ctx.labels.column(settings.metric))} and "
+                        "intervals as the models give them: accuracy is measured once earlier runs' forecasts meet "
+                        "their actuals (forecast.backtest_windows: 1 adds a backtest)."))
     accuracy = store.read_result(ctx.con, "forecast_accuracy")
     coverage = interval_coverage(store.read_result(ctx.con, "forecast_coverage"), accuracy, settings.levels)
     if not coverage.empty:

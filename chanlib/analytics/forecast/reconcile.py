@@ -7,7 +7,9 @@ State/Region crossed with Purpose).
 - :func:`aggregate` sums a bottom-level long frame up to every node and returns it with ``S``.
 - :func:`reconcile` maps base forecasts of every node to coherent ones: ``bottom_up``, ``top_down`` (forecast
   proportions, Athanasopoulos et al. 2009), ``ols``, ``wls_struct`` and ``mint_shrink`` (Wickramasuriya, Athanasopoulos
-  & Hyndman 2019, with the Schäfer–Strimmer shrinkage of the residual covariance as in R's hts and fable).
+  & Hyndman 2019, with the Schäfer–Strimmer shrinkage of the residuals' sample covariance). The arithmetic is Nixtla's
+  hierarchicalforecast (``BottomUp``, ``TopDown``, ``MinTrace`` on arrays); this module turns long frames and ``S``
+  into its arrays and back (``bench/forecast_tourism.py`` compares the two on fpp3's tourism hierarchy).
 
 Node ids are the key values joined with ``/`` (``total`` for the grand total), e.g. ``North/online``.
 
@@ -109,32 +111,12 @@ def aggregate(df: pd.DataFrame, levels: list[list[str]], value: str = "y",
     return long, S
 
 
-def _shrink_covariance(residuals: np.ndarray) -> tuple[np.ndarray, float]:
-    """Schäfer–Strimmer shrinkage of the (uncentred) residual covariance towards its diagonal, as hts' and
-    fable's ``shrink.estim``. ``residuals`` is time × nodes. Returns the covariance and the intensity lambda."""
-    n = residuals.shape[0]
-    cov = residuals.T @ residuals / n
-    sd = np.sqrt(np.diag(cov))
-    sd = np.where(sd > 0, sd, 1.0)
-    xs = residuals / sd
-    corr = cov / np.outer(sd, sd)
-    v = (1.0 / (n * (n - 1))) * ((xs**2).T @ (xs**2) - (1.0 / n) * (xs.T @ xs) ** 2)
-    np.fill_diagonal(v, 0.0)
-    d = corr.copy() ** 2
-    np.fill_diagonal(d, 0.0)
-    lam = float(np.sum(v) / np.sum(d)) if np.sum(d) > 0 else 1.0
-    lam = min(max(lam, 0.0), 1.0)
-    shrunk = (1 - lam) * cov
-    shrunk[np.diag_indices_from(shrunk)] = np.diag(cov)
-    return shrunk, lam
-
-
-def _projection(S: np.ndarray, W: np.ndarray | None) -> np.ndarray:
-    """``P = (S' W^-1 S)^-1 S' W^-1`` (``W`` None: identity, OLS)."""
-    if W is None:
-        return np.linalg.solve(S.T @ S, S.T)
-    winv_s = np.linalg.solve(W, S)
-    return np.linalg.solve(S.T @ winv_s, winv_s.T)
+def _bottom_last(S: pd.DataFrame) -> np.ndarray:
+    """Row order that puts the aggregate nodes first and the bottom series last, in column order: the layout
+    hierarchicalforecast's reconcilers expect (the bottom block of ``S`` an identity)."""
+    bottom = _bottom_rows(S)
+    taken = set(bottom)
+    return np.array([i for i in range(len(S)) if i not in taken] + bottom, dtype=int)
 
 
 def _bottom_rows(S: pd.DataFrame) -> list[int]:
@@ -173,23 +155,35 @@ def _td_chain(S: pd.DataFrame) -> list[list[int]]:
 
 
 def _top_down(S: pd.DataFrame, base: np.ndarray) -> np.ndarray:
-    """Forecast-proportions top-down: bottom = total × product of each ancestor's share among its siblings."""
-    matrix = S.to_numpy()
-    chain = _td_chain(S)
-    n_bottom = matrix.shape[1]
-    bottom_rows = _bottom_rows(S)
-    props = np.ones((n_bottom, base.shape[1]))
-    levels = [*chain[1:], bottom_rows]
-    for k, rows in enumerate(levels):
-        parents = chain[k]
-        for j in range(n_bottom):
-            own = next(r for r in rows if matrix[r, j] > 0)
-            parent = next(r for r in parents if matrix[r, j] > 0)
-            siblings = [r for r in rows if np.all(matrix[r] <= matrix[parent])]
-            denom = base[siblings].sum(axis=0)
-            share = np.where(denom != 0, base[own] / np.where(denom != 0, denom, 1.0), 1.0 / len(siblings))
-            props[j] *= share
-    return props * base[chain[0][0]]
+    """Forecast-proportions top-down (hierarchicalforecast's ``TopDown``) along the chain of nested levels from the
+    total to the bottom series; returns the bottom forecasts (columns of ``S`` × horizon)."""
+    from hierarchicalforecast.methods import TopDown
+
+    chain = [*_td_chain(S), _bottom_rows(S)]
+    rows = [r for level in chain for r in level]
+    bounds = np.cumsum([0] + [len(level) for level in chain])
+    tags = {f"level{k}": np.arange(bounds[k], bounds[k + 1]) for k in range(len(chain))}
+    out = TopDown(method="forecast_proportions").fit_predict(S=S.to_numpy(dtype=float)[rows], y_hat=base[rows],
+                                                             tags=tags)["mean"]
+    return out[tags[f"level{len(chain) - 1}"]]
+
+
+def _library_bottom(method: str, S: pd.DataFrame, yhat: np.ndarray, resid: np.ndarray | None) -> np.ndarray:
+    """The bottom forecasts of hierarchicalforecast's ``BottomUp`` or ``MinTrace(method)`` (``resid``: nodes ×
+    dates of in-sample errors, for ``mint_shrink``)."""
+    from hierarchicalforecast.methods import BottomUp, MinTrace
+
+    order = _bottom_last(S)
+    matrix = S.to_numpy(dtype=float)[order]
+    extra = {} if resid is None else {"y_insample": resid[order], "y_hat_insample": np.zeros_like(resid[order])}
+    reconciler = BottomUp() if method == "bottom_up" else MinTrace(method=method)
+    try:
+        out = reconciler.fit_predict(S=matrix, y_hat=yhat[order], **extra)["mean"]
+    except ValueError:  # numpy's LinAlgError included
+        raise
+    except Exception as exc:  # the library raises bare Exceptions (an ill-conditioned W, residuals all zero)
+        raise ValueError(f"{method}: {exc}") from exc
+    return out[-S.shape[1]:]
 
 
 def reconcile(base_forecasts: pd.DataFrame, S: pd.DataFrame, method: Method = "mint_shrink",
@@ -217,16 +211,8 @@ def reconcile(base_forecasts: pd.DataFrame, S: pd.DataFrame, method: Method = "m
     if wide.isna().any().any():
         raise ValueError("base forecasts: every node needs a forecast for every ds")
     yhat = wide.to_numpy(dtype=float)
-    matrix = S.to_numpy(dtype=float)
-    if method == "bottom_up":
-        bottom = yhat[_bottom_rows(S)]
-    elif method == "top_down":
-        bottom = _top_down(S, yhat)
-    elif method == "ols":
-        bottom = _projection(matrix, None) @ yhat
-    elif method == "wls_struct":
-        bottom = _projection(matrix, np.diag(matrix.sum(axis=1))) @ yhat
-    else:
+    resid = None
+    if method == "mint_shrink":
         if residuals is None:
             raise ValueError("mint_shrink needs in-sample residuals (unique_id, ds, resid)")
         res = residuals.pivot(index="ds", columns="unique_id", values="resid").reindex(columns=nodes)
@@ -237,17 +223,9 @@ def reconcile(base_forecasts: pd.DataFrame, S: pd.DataFrame, method: Method = "m
         res = res.dropna(axis=0, how="any")
         if len(res) < 3:
             raise ValueError("mint_shrink: fewer than 3 dates with residuals of every node")
-        W, lam = _shrink_covariance(res.to_numpy(dtype=float))
-        log.info("mint_shrink: shrinkage intensity %.4f over %d dates", lam, len(res))
-        diagonal = np.diag(W).copy()
-        flat = diagonal <= 0
-        if flat.any() and (~flat).any():
-            # a node whose in-sample errors are all zero (e.g. a series of zeros) would make W singular: give it
-            # a variance far below every other node's, so it is still adjusted least
-            diagonal[flat] = 1e-6 * diagonal[~flat].min()
-            np.fill_diagonal(W, diagonal)
-            log.info("mint_shrink: %d node(s) without in-sample error variance get a floor variance", int(flat.sum()))
-        bottom = _projection(matrix, W) @ yhat
+        resid = res.to_numpy(dtype=float).T
+    bottom = _top_down(S, yhat) if method == "top_down" else _library_bottom(method, S, yhat, resid)
+    matrix = S.to_numpy(dtype=float)
     coherent = matrix @ bottom
     adjust = pd.DataFrame(coherent - yhat, index=nodes, columns=wide.columns)
     out = base_forecasts.set_index(["unique_id", "ds"]).copy()
