@@ -55,7 +55,7 @@ lint: $(STAMP)
 # Every benchmark script, one result line each (slow: minutes each; see README "Benchmarks").
 bench: $(STAMP)
 	@for script in bench/kpi.py bench/forecast_m3.py bench/forecast_tourism.py bench/segment.py bench/partners.py \
-		bench/explorer.py bench/alerts.py bench/report.py; do \
+		bench/explorer.py bench/alerts.py bench/recovery.py bench/report.py; do \
 		echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # JupyterLab on notebooks/ with a `chanlib` kernel registered in the venv; the widget extension (ipywidgets 8,

@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from chanlib.analytics.segment import (
@@ -18,6 +19,7 @@ from chanlib.analytics.segment import (
     segment_frame,
     segment_partners,
 )
+from chanlib.analytics.segment.scaling import RobustScaler
 from chanlib.build import ANALYSES, run_analyses
 from chanlib.config import Params
 from chanlib.data import store
@@ -50,20 +52,55 @@ def medium_result(medium_con):
     return segment_partners(medium_con, SegmentSettings())
 
 
-def test_planted_segments_recovered(medium: Path, medium_result) -> None:
+def _truth(medium: Path, index: pd.Index) -> pd.Series:
+    return pd.read_csv(medium / "truth" / "partner_segments.csv").set_index("partner_id")["segment"].reindex(index)
+
+
+@pytest.fixture(scope="module")
+def medium_features(medium_con):
+    return partner_features(medium_con, SegmentSettings())
+
+
+def test_planted_segments_overlap_and_all_features_beat_any_one(medium: Path, medium_features) -> None:
+    """The demo's segments differ by about one within-segment SD on several features at once: k-means (k = 4) on any
+    single robust-scaled feature recovers little of them (ARI <= 0.5; 0.20 at best on this seed), all features
+    together clearly more (0.29 on this seed; 0.27-0.37 over seeds 1-3 in bench/recovery.py, where the best single
+    feature gets 0.17-0.19 and a classifier trained on the truth 0.51-0.54: about the ceiling these features allow)."""
+    settings = SegmentSettings()
+    X = medium_features.frame
+    truth = _truth(medium, X.index)
+    assert truth.notna().all() and len(X) == 600
+    scaler = RobustScaler(settings.log_features, settings.min_scale).fit(X)
+    Z = scaler.transform(X)
+    single = {c: adjusted_rand_score(truth, KMeans(4, n_init=10, random_state=0).fit_predict(Z[:, [i]]))
+              for i, c in enumerate(scaler.columns_)}
+    log.info("single-feature ARIs: %s", {c: round(v, 3) for c, v in single.items()})
+    assert len(single) >= 6 and max(single.values()) <= 0.5
+    fixed = PartnerSegmenter(SegmentSettings(k_min=4, k_max=4)).fit(X)
+    ari = adjusted_rand_score(truth, fixed.labels_)
+    log.info("all features, k = 4: ARI %.3f", ari)
+    assert ari >= 0.25 and ari >= max(single.values()) + 0.05
+    # names come from the numbers: the planted behaviours show in the segment most of each planted segment is in
+    # (the erratic partners, steady but for their month-to-month swings, are not found as a segment of their own)
+    names = pd.Series(fixed.labels_, index=X.index).map(fixed.names_)
+    majority = names.groupby(truth).agg(lambda s: s.mode()[0])
+    assert "large" in majority["anchor"] and "high-margin" in majority["anchor"]
+    assert "growing" in majority["rising"]
+    assert "declining" in majority["declining"] and "overstocked" in majority["declining"]
+
+
+def test_default_segments_on_overlapping_truth(medium: Path, medium_result) -> None:
+    """With the defaults (k by silhouette) the overlapping segments are not found as four: k = 2 on this seed, which
+    splits the declining partners (most of them) from the rest -- ARI 0.21 against the four planted segments."""
     truth = pd.read_csv(medium / "truth" / "partner_segments.csv")
     got = medium_result.partners.merge(truth, on="partner_id", how="inner")
     assert len(got) == len(truth) == 600
     ari = adjusted_rand_score(got["segment"], got["segment_id"])
-    assert ari >= 0.9, ari
-    assert medium_result.k == 4
-    # names come from the numbers: the planted behaviours show in them
-    majority = got.groupby("segment")["segment_name"].agg(lambda s: s.mode()[0])
-    assert "large" in majority["anchor"]
-    assert "growing" in majority["rising"]
-    assert "declining" in majority["declining"]
-    assert "erratic" in majority["erratic"] and "lapsing" in majority["erratic"]
-    assert majority.nunique() == 4
+    log.info("default segmentation: k = %d, ARI %.3f", medium_result.k, ari)
+    assert 2 <= medium_result.k <= 8 and ari >= 0.15
+    flagged = got["segment_name"].str.contains("declining")
+    declining = got["segment"] == "declining"
+    assert (flagged & declining).sum() >= 0.7 * declining.sum() and (flagged & declining).sum() >= 0.6 * flagged.sum()
 
 
 def test_cli_frame_and_ids_ordered_by_revenue(medium_result) -> None:
@@ -71,13 +108,14 @@ def test_cli_frame_and_ids_ordered_by_revenue(medium_result) -> None:
     assert list(partners.columns) == ["partner_id", "segment_id", "segment_name", *FEATURES]
     assert partners["partner_id"].is_unique
     profiles = medium_result.profiles.set_index("segment_id")
-    assert list(profiles.index) == [1, 2, 3, 4]
+    k = medium_result.k
+    assert list(profiles.index) == list(range(1, k + 1))
     mean_revenue = partners.groupby("segment_id")["revenue"].mean()
     assert mean_revenue.is_monotonic_decreasing  # id 1 = biggest partners
     assert profiles["segment_name"].is_unique
     assert profiles["partners"].sum() == 600 and profiles["share"].sum() == pytest.approx(1.0)
     scores = medium_result.scores
-    assert scores.loc[scores["chosen"], "k"].item() == 4
+    assert scores.loc[scores["chosen"], "k"].item() == k
     assert scores.loc[scores["chosen"], "score"].item() == scores["score"].max()
 
 
@@ -93,11 +131,13 @@ def test_deterministic_and_independent_of_row_order(medium_con, medium_result) -
     assert (seg.labels_ == seg.segments_.reindex(shuffled.index).to_numpy()).all()  # labels_ in input order
 
 
-def test_gmm_recovers_segments(medium: Path, medium_con) -> None:
-    pf = partner_features(medium_con, SegmentSettings())
-    seg = PartnerSegmenter(SegmentSettings(method="gmm", k_max=6)).fit(pf.frame)
-    truth = pd.read_csv(medium / "truth" / "partner_segments.csv").set_index("partner_id")["segment"]
-    assert adjusted_rand_score(truth.reindex(seg.segments_.index), seg.segments_) >= 0.9
+def test_gmm_on_overlapping_segments(medium: Path, medium_features) -> None:
+    """The diagonal Gaussian mixture finds less of the overlapping segments than k-means (ARI 0.08 on this seed,
+    k = 2 by silhouette), but more than chance (about 0 +- 0.003 for 600 partners)."""
+    seg = PartnerSegmenter(SegmentSettings(method="gmm", k_max=6)).fit(medium_features.frame)
+    ari = adjusted_rand_score(_truth(medium, seg.segments_.index), seg.segments_)
+    log.info("gmm: k = %d, ARI %.3f", seg.k_, ari)
+    assert ari >= 0.05
 
 
 def test_report_data_and_charts(medium_con, medium_result) -> None:

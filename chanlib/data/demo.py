@@ -9,17 +9,28 @@ table says each channel serves); sales carry no ``category`` column, since the p
 
 What is planted, so later features can be tested against it (files in ``DIR/truth/``):
 
-* ``partner_segments.csv`` -- every partner is an *anchor* (~8x revenue, +5 %/yr, steady, ~35 % margin), *rising*
-  (~1x, +80 %/yr, ~30 %), *declining* (~3x, -50 %/yr, ~20 %, stock piles up in inventory) or *erratic* (~2x, flat,
-  zero days and bursts, ~27 %, and a lull of 2-5 weeks at the end, so its recency is long). Segments are drawn
-  independently of region and channel and dominate their mild effects, so per-partner features (log revenue,
-  growth, volatility, margin, recency) separate them. The few partners that join in the last three months are
-  *rising*; they have no prior year, so growth-based features need a rule for them.
-* ``declining_partners.csv`` -- the declining partners.
-* ``anomalies.csv`` -- two days per region and year, away from promotions and on a busy, calm channel of that
-  region, on which that region x channel's orders are multiplied by 5 (``spike``) or 0.05 (``drop``).
-* ``affinities.csv`` -- each category's "home" channel, where it sells ~3x more than elsewhere, so that channel tops
-  the category's share index (every channel is some category's home).
+* ``partner_segments.csv`` -- every partner is an *anchor*, *rising*, *declining* or *erratic* partner. The segments
+  overlap: each moves several behaviours by about one within-segment standard deviation, so no single feature recovers
+  them (k-means on any one partner feature: ARI <= 0.2 on the medium demo) and even a classifier trained on the truth
+  reaches only ARI ~0.5 on the partner features. Anchors are larger (level x1.6, partners' log-level SD 0.45),
+  higher-margin (31 % against 27-29 %, SD 2 points), steadier (month-to-month noise 5 % against 9-32 %) and keep
+  little stock (1.3 months' sales; rising partners 1.2, declining 1.4, erratic 1.6; partners' lognormal SD 0.3);
+  rising partners grow ~20 %/yr on top of their channel's trend (anchors 4 %, others 0; SD 7 %) and are smaller
+  (x0.6); declining partners lose 20-35 % of their business between a day in 2024 Q3 - 2025 Q1 and the end (flat
+  before), earn 27 % and keep buying 75 % of last year's units, so stock piles up; erratic partners swing ~32 % month
+  to month and are a little smaller and lower-margin. Segments are drawn independently of region and channel. The few
+  partners that join in the last three months are *rising*; they have no prior year, so growth-based features need a
+  rule for them.
+* ``declining_partners.csv`` -- the declining partners, with the start of their decline and the share lost by the
+  end (``decline_start``, ``loss``).
+* ``anomalies.csv`` -- two days per region and year, away from promotions and on a busy channel of that region, on
+  which that region x channel's expected orders move by ``z`` = 5-8 standard deviations on the Anscombe scale
+  ``2 sqrt(n + 3/8)`` (where a Poisson count has SD 1): up (``spike``) or down (``drop``), ``factor`` times the
+  expected orders (on the medium demo x2.0-4.3 and x0-0.37, median x2.7 and x0.09; on the small demo's quiet
+  channels x4-11 and ~x0).
+* ``affinities.csv`` -- each category's "home" channel, where it sells 1.5x more than elsewhere, blurred by each
+  partner's own category mix (lognormal, SD 0.3), so that channel leads the category's share index moderately
+  (about 1.3-1.4 against 1.0 on the medium demo; every channel is some category's home).
 * ``candidates.csv`` -- every candidate partner of ``candidates.<ext>`` (half as many as partners) and its
   quality, ``good`` or ``poor`` (about half each). Quality shifts each screening attribute (log store count, credit
   score, log years in business, willingness) by 0.85 standard deviations and the share that passed qualification
@@ -72,6 +83,11 @@ class DemoSize:
     fmt: str  # "csv" or "parquet"
 
 
+#: bumped whenever the same size and seed give other data; params.yaml names it, so a bench can tell a demo made by
+#: an older generator (2: overlapping segments, 1.5x affinities, moderate declines and anomalies; 3: anomalies of
+#: 5-8 SD, not 3.5-6)
+GENERATOR_VERSION = 3
+
 SIZES: dict[str, DemoSize] = {
     "small": DemoSize(4, 40, 5, 88_000, 3_000, "csv"),
     "medium": DemoSize(12, 600, 15, 2_000_000, 20_000, "parquet"),
@@ -108,21 +124,42 @@ CATEGORIES = ("Accessories", "Apparel", "Beauty", "Electronics", "Footwear", "Ho
 CAT_PRICE = np.array([25.0, 45.0, 30.0, 150.0, 80.0, 60.0, 90.0, 35.0])
 CAT_MARGIN = np.array([0.02, 0.01, 0.02, -0.03, 0.0, 0.0, -0.01, 0.01])
 SEGMENTS = ("anchor", "rising", "declining", "erratic")
-SEG_SCALE = np.array([8.0, 1.0, 3.0, 2.0])
-SEG_GROWTH = np.log([1.05, 1.8, 0.5, 1.0])
-SEG_GROWTH_SD = np.array([0.02, 0.06, 0.05, 0.03])
-SEG_MARGIN = np.array([0.35, 0.30, 0.20, 0.27])
-SEG_MONTH_SD = np.array([0.04, 0.08, 0.06, 0.45])
-SEG_SCORE = np.array([0.5, 0.3, -1.5, -0.5])
+# Segments overlap: each moves several behaviours by about one within-segment standard deviation, so no single
+# feature tells them apart (the partner features' separation is measured in tests/test_segment.py and
+# bench/recovery.py). Per partner: log level ~ N(SEG_LEVEL, LEVEL_SD) on top of region and channel, log growth per
+# year ~ N(SEG_GROWTH, GROWTH_SD), month-to-month noise SEG_MONTH_SD x lognormal(MONTH_SD_SPREAD), gross margin
+# ~ N(SEG_MARGIN, MARGIN_SD) and stock cover (months of sales kept on hand) SEG_COVER x lognormal(COVER_SD).
+LEVEL_BASE = 3.0  # orders scale; absolute levels only matter for tiers, store counts and units per line
+SEG_LEVEL = np.array([0.45, -0.5, 0.15, -0.25])
+LEVEL_SD = 0.45
+SEG_GROWTH = np.log([1.04, 1.2, 1.0, 1.0])
+GROWTH_SD = 0.07
+#: declining partners are flat until a day in this span, then lose this share of their business by the data end
+DECLINE_START = (np.datetime64("2024-07-01", "D"), np.datetime64("2025-04-01", "D"))
+DECLINE_LOSS = (0.20, 0.35)
+SEG_MONTH_SD = np.array([0.05, 0.09, 0.09, 0.32])
+MONTH_SD_SPREAD = 0.25
+SEG_MARGIN = np.array([0.31, 0.29, 0.27, 0.277])
+MARGIN_SD = 0.02
+SEG_COVER = np.array([1.3, 1.2, 1.4, 1.6])
+COVER_SD = 0.3
+DECLINING_RESTOCK = 0.75  # declining partners keep buying this share of last year's units
+SEG_SCORE = np.array([0.3, 0.2, -0.6, -0.3])  # feedback score shift (answers have SD 1.8)
+SEG_CREDIT = np.array([4.0, 0.0, -6.0, -3.0])  # credit score shift (partners' SD 8)
 MONTH_SEASON = np.array([0.85, 0.8, 0.9, 0.95, 1.0, 1.0, 0.95, 0.95, 1.0, 1.05, 1.3, 1.5])
 WEEKLY = np.array([[0.85, 0.9, 0.95, 1.0, 1.1, 1.35, 0.85],  # offline, Mon..Sun
                    [1.1, 1.05, 1.0, 0.95, 0.9, 0.95, 1.05]])  # online
 LINES_P = np.array([0.6, 0.3, 0.1])  # 1, 2 or 3 lines per order
 STOCKED = 3  # products per category a partner stocks; >= 3 keeps the lines of one order distinct
-AFFINITY_BOOST = 3.0  # a category sells this much more in its home channel
+AFFINITY_BOOST = 1.5  # a category sells this much more in its home channel
+TASTE_SD = 0.3  # each partner's category mix varies around its channel's by lognormal(0, TASTE_SD)
 MARKET_GROWTH = 1.06  # the whole market, per year
 CROSS_BORDER_SHARE = (0.15, 0.3)  # the cross-border part of a region x category's market is drawn from this range
-ANOMALY_FACTOR = {"spike": 5.0, "drop": 0.05}
+#: an anomaly moves the day's orders of a region x channel by this many standard deviations (drawn uniformly), on the
+#: Anscombe scale 2 sqrt(n + 3/8) where a Poisson count has standard deviation 1: a few, not a multiple of the day.
+#: At least 5: ~84k region x channel days (medium demo) need a threshold near 4 SD for few false alarms even with a
+#: perfect baseline, so a smaller anomaly is indistinguishable from noise and planting it would measure nothing
+ANOMALY_Z = (5.0, 8.0)
 COMMENTS = {
     "low": ("Delivery was late", "Price <too high> for what you get", 'Item was "as new" but scratched',
             "Nobody answered the phone", "Returns & refunds took weeks"),
@@ -160,7 +197,8 @@ def _partners(rng: np.random.Generator, size: DemoSize) -> pd.DataFrame:
     segment[deal] = np.argsort(rng.random((n // 4 + 1, len(SEGMENTS))), axis=1).ravel()[:n]
     late = rng.choice(np.flatnonzero(segment == 1), max(2, round(0.005 * n)), replace=False)
     region_level = np.exp(rng.normal(0, 0.15, n_reg))
-    level = SEG_SCALE[segment] * region_level[region] * CH_LEVEL[channel] * np.exp(rng.normal(0, 0.2, n))
+    level = LEVEL_BASE * np.exp(SEG_LEVEL[segment] + rng.normal(0, LEVEL_SD, n)) * region_level[region] \
+        * CH_LEVEL[channel]
     joined = START - rng.integers(30, 18 * 365, n).astype("timedelta64[D]")
     joined[late] = END - rng.integers(15, 88, len(late)).astype("timedelta64[D]")
     # contracts: a few already expired, some ending within 90 days after the data end, the rest later
@@ -184,16 +222,21 @@ def _partners(rng: np.random.Generator, size: DemoSize) -> pd.DataFrame:
     stores = np.where(offline, np.maximum(1, np.round(level * np.exp(rng.normal(0, 0.4, n)))), 0)
     staff = np.round(2 + 4 * np.maximum(stores, level / 2) * np.exp(rng.normal(0, 0.3, n)))
     years = np.round((END - joined).astype(int) / 365.25 + rng.exponential(4, n)).astype(int)
-    credit = np.clip(np.round(70 + 8 * (segment == 0) - 15 * (segment == 2) - 6 * (segment == 3)
-                              + rng.normal(0, 8, n)), 5, 99).astype(int)
-    growth = SEG_GROWTH[segment] + rng.normal(0, 1, n) * SEG_GROWTH_SD[segment]
-    margin = SEG_MARGIN[segment] + CH_MARGIN[channel] + rng.normal(0, 0.005, n)
+    credit = np.clip(np.round(70 + SEG_CREDIT[segment] + rng.normal(0, 8, n)), 5, 99).astype(int)
+    growth = SEG_GROWTH[segment] + rng.normal(0, GROWTH_SD, n)
+    margin = SEG_MARGIN[segment] + CH_MARGIN[channel] + rng.normal(0, MARGIN_SD, n)
+    month_sd = SEG_MONTH_SD[segment] * np.exp(rng.normal(0, MONTH_SD_SPREAD, n))
+    cover = SEG_COVER[segment] * np.exp(rng.normal(0, COVER_SD, n))
+    span = (DECLINE_START[1] - DECLINE_START[0]).astype(int)
+    decline_day = (DECLINE_START[0] - START).astype(int) + rng.integers(0, span + 1, n)
+    decline_loss = np.where(segment == 2, rng.uniform(*DECLINE_LOSS, n), 0.0)
     return pd.DataFrame({
         "partner_id": [f"P{i + 1:05d}" for i in range(n)], "name": names, "region_i": region, "channel_i": channel,
         "region": np.array(REGIONS)[region], "channel": np.array([c[0] for c in CHANNELS])[channel], "tier": tier,
         "joined": _iso(joined), "contract_start": _iso(contract_start), "contract_end": _iso(contract_end),
         "credit_score": credit, "stores": stores.astype(int), "staff": staff.astype(int), "years_in_business": years,
-        "segment_i": segment, "level": level, "growth": growth, "margin": margin,
+        "segment_i": segment, "level": level, "growth": growth, "margin": margin, "month_sd": month_sd,
+        "cover": cover, "decline_day": decline_day, "decline_loss": decline_loss,
         "join_day": np.maximum((joined - START).astype(int), 0),
     })
 
@@ -214,8 +257,8 @@ def _promotions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _anomalies(rng: np.random.Generator, n_reg: int, steady: np.ndarray, promo: np.ndarray) -> pd.DataFrame:
     """Two days per region and year, away from promotions and on one of the region's busiest channels.
 
-    ``steady`` is the expected orders per region x channel x day of the partners that are not erratic: the
-    neighbouring days of a planted anomaly must be reliably non-zero for it to stand out.
+    ``steady`` is the expected orders per region x channel x day: the neighbouring days of a planted anomaly must be
+    reliably non-zero for it to stand out.
     """
     blocked = np.convolve(promo > 1, np.ones(7), mode="same") > 0  # promotion days +- 3
     blocked[:14] = blocked[-14:] = True
@@ -233,7 +276,8 @@ def _anomalies(rng: np.random.Generator, n_reg: int, steady: np.ndarray, promo: 
                 taken.append(d)
                 busy = np.flatnonzero(quality[:, d] >= 0.6 * quality[:, d].max())
                 rows.append((d, r, int(rng.choice(busy)), str(rng.choice(["spike", "drop"]))))
-    return pd.DataFrame(rows, columns=["day", "region_i", "channel_i", "kind"]).sort_values(["day", "region_i"])
+    frame = pd.DataFrame(rows, columns=["day", "region_i", "channel_i", "kind"])
+    return frame.sort_values(["day", "region_i"]).reset_index(drop=True)
 
 
 class _Sink:
@@ -298,13 +342,12 @@ class _World:
     partners: pd.DataFrame
     price: np.ndarray  # list price per product
     home: np.ndarray  # home channel per category
-    cat_cum: np.ndarray  # channel x category cumulative probability of a line's category
+    cat_cum: np.ndarray  # partner x category cumulative probability of a line's category
     assort: np.ndarray  # partner x category x slot -> product stocked
     rev_per_order: np.ndarray  # expected revenue of one order per channel, before the partner's bulk factor
-    # set by _intensity: units multiplier per partner; expected orders and anomaly spikes (partner x day)
+    # set by _intensity: units multiplier per partner; expected orders (partner x day, anomalies included)
     bulk: np.ndarray | None = None
     lam: np.ndarray | None = None
-    spike: np.ndarray | None = None
     anomalies: pd.DataFrame | None = None
 
     def col(self, name: str) -> np.ndarray:
@@ -324,7 +367,7 @@ class _World:
 
 
 def _world(rng: np.random.Generator, spec: DemoSize) -> _World:
-    """Partners, products, category-channel affinities and each partner's assortment."""
+    """Partners, products, category-channel affinities, each partner's taste (its category mix) and assortment."""
     partners = _partners(rng, spec)
     n_p, n_ch, n_cat, ppc = len(partners), len(CHANNELS), len(CATEGORIES), spec.products_per_category
     price = np.round(np.repeat(CAT_PRICE, ppc) * np.exp(rng.normal(0, 0.25, n_cat * ppc))) - 0.01
@@ -335,38 +378,43 @@ def _world(rng: np.random.Generator, spec: DemoSize) -> _World:
     assort = np.argsort(rng.random((n_p, n_cat, ppc)), axis=2)[:, :, :STOCKED] + np.arange(n_cat)[None, :, None] * ppc
     rev_per_order = (LINES_P @ np.arange(1, 4)) * (CH_UNITS_BASE + CH_UNITS_MEAN) * (cat_w @ CAT_PRICE) \
         * (1 - CH_DISCOUNT - 0.025)
-    return _World(spec, partners, price, home, np.cumsum(cat_w, 1), assort, rev_per_order)
+    taste = cat_w[partners["channel_i"].to_numpy()] * np.exp(rng.normal(0, TASTE_SD, (n_p, n_cat)))
+    taste /= taste.sum(1, keepdims=True)
+    return _World(spec, partners, price, home, np.cumsum(taste, 1), assort, rev_per_order)
 
 
 def _intensity(rng: np.random.Generator, w: _World, promo: np.ndarray, season: np.ndarray) -> None:
-    """Expected orders per partner and day: level x growth x season x weekday x promotion x noise x anomalies."""
-    p_ch, p_seg, n_reg, n_ch = w.col("channel_i"), w.col("segment_i"), w.spec.regions, len(CHANNELS)
-    t = (DAYS - START).astype(int) / 365.25 - 1.5
+    """Expected orders per partner and day: level x growth x decline x season x weekday x promotion x noise, then
+    the anomalies (each scales its region x channel's expected orders of the day, see :data:`ANOMALY_Z`)."""
+    p_ch, n_reg, n_ch = w.col("channel_i"), w.spec.regions, len(CHANNELS)
+    day = np.arange(len(DAYS))
+    t = day / 365.25 - 1.5
     month = (DAYS.astype("datetime64[M]") - MONTHS[0]).astype(int)
     dow = (DAYS.astype(int) + 3) % 7
     shift = np.where(CH_ONLINE, np.log(1.25), np.log(0.97))[p_ch] + np.log(MARKET_GROWTH)
     lam = w.col("level")[:, None] * np.exp((w.col("growth") + shift)[:, None] * t)
+    start = w.col("decline_day")[:, None]  # declining partners: log-linear loss from their start to the end
+    ramp = np.clip((day[None, :] - start) / (len(DAYS) - 1 - start), 0.0, 1.0)
+    lam *= np.exp(np.log1p(-w.col("decline_loss"))[:, None] * ramp)
     lam *= season * WEEKLY[CH_ONLINE[p_ch].astype(int)][:, dow] * promo
-    sd = SEG_MONTH_SD[p_seg][:, None]
+    sd = w.col("month_sd")[:, None]
     lam *= np.exp(rng.normal(0, 1, (len(p_ch), len(MONTHS))) * sd - sd ** 2 / 2)[:, month]
-    err = np.flatnonzero(p_seg == 3)
-    burst = (rng.random((len(err), len(DAYS))) < 0.15) * rng.lognormal(-0.32, 0.8, (len(err), len(DAYS)))
-    lam[err] *= burst / 0.15
-    lull = len(DAYS) - rng.integers(14, 36, len(err))  # erratic partners end in a lull of 2-5 weeks
-    lam[err] *= np.arange(len(DAYS))[None, :] < lull[:, None]
-    lam[np.arange(len(DAYS))[None, :] < w.col("join_day")[:, None]] = 0.0
+    lam[day[None, :] < w.col("join_day")[:, None]] = 0.0
     w.bulk = np.sqrt(np.maximum(1.0, w.col("level") / 2))  # big partners buy more units per line
     lam /= (w.rev_per_order[p_ch] * w.bulk)[:, None]
-    onehot, is_err = w.onehot, (p_seg == 3).astype(float)
-    an = _anomalies(rng, n_reg, ((onehot * (1 - is_err)) @ lam).reshape(n_reg, n_ch, -1), promo)
-    w.anomalies = an.assign(rc=an.region_i * n_ch + an.channel_i)
-    # spikes: 5x the expected orders, stochastically rounded rather than Poisson so even a quiet channel shows it;
-    # drops (in _sales): 5 % of the region x channel's orders of the day are kept, rounded down
-    spike = np.zeros((n_reg * n_ch, len(DAYS)), dtype=bool)
-    spike[w.anomalies.rc[an.kind == "spike"], an.day[an.kind == "spike"]] = True
-    w.spike = spike[w.combo]
-    lam[w.spike] *= ANOMALY_FACTOR["spike"]
-    w.lam = lam * (w.spec.sales_rows / (LINES_P @ np.arange(1, 4)) / lam.sum())
+    lam *= w.spec.sales_rows / (LINES_P @ np.arange(1, 4)) / lam.sum()  # orders per day
+    cell = (w.onehot @ lam).reshape(n_reg, n_ch, -1)
+    an = _anomalies(rng, n_reg, cell, promo)
+    # each anomaly moves the cell's expected orders of the day by z on the Anscombe scale (Poisson SD 1)
+    expected = cell[an.region_i.to_numpy(), an.channel_i.to_numpy(), an.day.to_numpy()]
+    z = rng.uniform(*ANOMALY_Z, len(an)) * np.where(an.kind.to_numpy() == "spike", 1.0, -1.0)
+    moved = np.maximum(np.sqrt(expected + 3 / 8) + z / 2, 0.0) ** 2 - 3 / 8
+    an = an.assign(rc=an.region_i * n_ch + an.channel_i, expected_orders=expected, z=z,
+                   factor=np.maximum(moved, 0.0) / expected)
+    for rc, d, f in an[["rc", "day", "factor"]].itertuples(index=False):
+        lam[w.combo == rc, d] *= f
+    w.anomalies = an
+    w.lam = lam
 
 
 def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray, promo_disc: np.ndarray,
@@ -376,10 +424,10 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
     Returns revenue per month x (region x channel), per month x (region x market x category), units per month x
     (partner x stocked product), and day and partner of the orders that answered the survey.
     """
-    assert w.lam is not None and w.spike is not None and w.bulk is not None and w.anomalies is not None  # _intensity
+    assert w.lam is not None and w.bulk is not None  # set by _intensity
     p_reg, p_ch, margin = w.col("region_i"), w.col("channel_i"), w.col("margin")
     n_p, n_reg, n_ch, n_cat = len(p_reg), w.spec.regions, len(CHANNELS), len(CATEGORIES)
-    combo, lam, erratic = w.combo, w.lam, w.col("segment_i") == 3
+    combo, lam = w.combo, w.lam
     orders_rc = w.onehot @ lam
     nondist = ~CH_DISTRIBUTOR[np.arange(n_reg * n_ch) % n_ch]
     # each region has its own pool of end customers, about four orders each, some far more (for RFM)
@@ -395,15 +443,7 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
     feedback, order0 = [], 0
     for m in range(len(MONTHS)):
         d0, d1 = bounds[m], bounds[m + 1]
-        lam_m, spike_m = lam[:, d0:d1].T, w.spike[:, d0:d1].T
-        count = rng.poisson(lam_m)
-        count[spike_m] = (lam_m[spike_m] + rng.random(spike_m.sum())).astype(int)
-        for d, rc in w.anomalies.loc[w.anomalies.kind.eq("drop") & w.anomalies.day.between(d0, d1 - 1),
-                                     ["day", "rc"]].to_numpy():
-            # keep 5 % of the region x channel's orders, rounded down (an erratic partner's burst is lost too)
-            cells = count[d - d0, combo == rc] * ~erratic[combo == rc]
-            keep = int(cells.sum() * ANOMALY_FACTOR["drop"])
-            count[d - d0, combo == rc] = np.diff(np.minimum(np.cumsum(np.concatenate([[0], cells])), keep))
+        count = rng.poisson(lam[:, d0:d1].T)
         cell = np.repeat(np.arange((d1 - d0) * n_p), count.ravel())
         o_day, o_part = d0 + cell // n_p, cell % n_p
         n_o = len(cell)
@@ -418,7 +458,7 @@ def _sales(rng: np.random.Generator, w: _World, sink: _Sink, bounds: np.ndarray,
         oi = np.repeat(np.arange(n_o), n_lines)
         line_no = np.arange(len(oi)) - np.repeat(np.cumsum(n_lines) - n_lines, n_lines)
         part, day, ch = o_part[oi], o_day[oi], o_ch[oi]
-        cat = (rng.random(len(oi))[:, None] > w.cat_cum[ch]).sum(1)
+        cat = (rng.random(len(oi))[:, None] > w.cat_cum[part]).sum(1)
         slot = (start_slot[oi] + line_no) % STOCKED  # distinct products within an order
         prod = w.assort[part, cat, slot]
         units = CH_UNITS_BASE[ch] + rng.poisson(CH_UNITS_MEAN[ch] + (CH_UNITS_BASE + CH_UNITS_MEAN)[ch]
@@ -466,16 +506,18 @@ def _plans(rng: np.random.Generator, w: _World, rev_rc: np.ndarray, expected_rev
 
 
 def _inventory(w: _World, sold: np.ndarray, bounds: np.ndarray) -> pd.DataFrame:
-    """Month-end stock per partner and stocked product; declining partners keep buying last year's volume."""
+    """Month-end stock per partner and stocked product: each partner orders up to its stock cover (months of its
+    recent sales); declining partners keep buying :data:`DECLINING_RESTOCK` of last year's volume."""
     n_p, n_s = len(w.partners), len(CATEGORIES) * STOCKED
     stock = sold.reshape(len(MONTHS), n_p, n_s)
-    on_hand, sell_in, prev = np.zeros_like(stock), np.zeros_like(stock), 1.5 * stock[:3].mean(0)
+    cover = w.col("cover")[:, None]
+    on_hand, sell_in, prev = np.zeros_like(stock), np.zeros_like(stock), cover * stock[:3].mean(0)
     declining = (w.col("segment_i") == 2)[:, None]
     for m in range(len(MONTHS)):
         forecast = stock[max(0, m - 3):m].mean(0) if m else stock[0]
-        order = np.maximum(0, np.ceil(1.5 * forecast - prev))
+        order = np.maximum(0, np.ceil(cover * forecast - prev))
         if m >= 12:
-            order = np.where(declining, np.maximum(order, np.round(0.85 * stock[m - 12])), order)
+            order = np.where(declining, np.maximum(order, np.round(DECLINING_RESTOCK * stock[m - 12])), order)
         sell_in[m] = order + np.maximum(0, stock[m] - prev - order)
         on_hand[m] = prev = prev + sell_in[m] - stock[m]
     month_end = _iso((MONTHS + 1).astype("datetime64[D]") - 1)
@@ -606,11 +648,22 @@ def _candidates(rng: np.random.Generator, spec: DemoSize) -> tuple[pd.DataFrame,
     return frame, truth
 
 
-def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
-    """Write every table, DIR/truth/*.csv and DIR/params.yaml; return {table: rows}."""
-    if size not in SIZES:
+def is_current(folder: Path) -> bool:
+    """Whether ``folder`` holds a demo written by this generator version (its params.yaml says so)."""
+    params = Path(folder) / "params.yaml"
+    return params.is_file() and f"(generator {GENERATOR_VERSION})" in params.read_text(encoding="utf-8")[:200]
+
+
+def generate(out: Path, size: str = "small", seed: int = 42, *, spec: DemoSize | None = None,
+             sales_sink: type[_Sink] | None = None) -> dict[str, int]:
+    """Write every table, DIR/truth/*.csv and DIR/params.yaml; return {table: rows}.
+
+    ``spec`` and ``sales_sink`` replace the size's shape and the sales writer (``xxl``, ~100M order lines streamed to
+    a folder of monthly Parquet files, is :func:`chanlib.data.demo_stream.generate_xxl`).
+    """
+    if spec is None and size not in SIZES:
         raise ValueError(f"unknown demo size {size!r} (known: {', '.join(SIZES)})")
-    spec, out, t0 = SIZES[size], Path(out), time.perf_counter()
+    spec, out, t0 = spec or SIZES[size], Path(out), time.perf_counter()
     (out / "truth").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     ext = spec.fmt
@@ -625,7 +678,7 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
     rpo = w.rev_per_order[w.col("channel_i")] * w.bulk
     expected_rev = (w.onehot @ np.add.reduceat(w.lam * rpo[:, None], bounds[:-1], axis=1)).T
 
-    sink = _Sink(out / f"sales.{ext}", spec.fmt)
+    sink = (sales_sink or _Sink)(out / f"sales.{ext}", spec.fmt)
     try:
         rev_rc, rev_rmcat, sold, f_day, f_part = _sales(rng, w, sink, bounds, promo_disc, promo_margin)
         rows = {"sales": sink.close()}
@@ -661,10 +714,14 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
     assert an is not None  # set by _intensity
     truth = {
         "partner_segments": pd.DataFrame({"partner_id": w.col("partner_id"), "segment": np.array(SEGMENTS)[p_seg]}),
-        "declining_partners": w.partners.loc[p_seg == 2, ["partner_id"]],
+        "declining_partners": pd.DataFrame({
+            "partner_id": w.col("partner_id")[p_seg == 2],
+            "decline_start": _iso(START + w.col("decline_day")[p_seg == 2].astype("timedelta64[D]")),
+            "loss": np.round(w.col("decline_loss")[p_seg == 2], 3)}),
         "anomalies": pd.DataFrame({"date": _iso(DAYS[an.day]), "region": np.array(REGIONS)[an.region_i],
                                    "channel": np.array([c[0] for c in CHANNELS])[an.channel_i],
-                                   "kind": an.kind.to_numpy()}),
+                                   "kind": an.kind.to_numpy(), "z": np.round(an.z.to_numpy(), 2),
+                                   "factor": np.round(an.factor.to_numpy(), 3)}),
         "affinities": pd.DataFrame({"category": CATEGORIES, "channel": [CHANNELS[h][0] for h in w.home]}),
         "candidates": candidate_truth,
     }
@@ -675,8 +732,8 @@ def generate(out: Path, size: str = "small", seed: int = 42) -> dict[str, int]:
     params = {"name": f"demo-{size}", "currency": "EUR", "store": "chanlib.duckdb", "seed": seed,
               "tables": {name: {"path": f"{name}.{ext}", **({"date_format": "%Y-%m-%d"} if name in dated else {})}
                          for name in ["sales", *tables]}}
-    write_text(out / "params.yaml", f"# Generated by `chanlib demo --size {size} --seed {seed}`; regenerate rather "
-               "than edit.\n" + yaml.safe_dump(params, sort_keys=False))
+    write_text(out / "params.yaml", f"# Generated by `chanlib demo --size {size} --seed {seed}` (generator "
+               f"{GENERATOR_VERSION}); regenerate rather than edit.\n" + yaml.safe_dump(params, sort_keys=False))
     log.info("demo %s (seed %d) written to %s in %.1f s: %s", size, seed, out, time.perf_counter() - t0,
              ", ".join(f"{k}={v}" for k, v in rows.items()))
     return rows
