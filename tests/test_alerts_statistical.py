@@ -62,13 +62,13 @@ def test_a_day_every_series_shares_is_the_calendar():
 
 
 @pytest.mark.parametrize("z_up, found, rise_severity", [
-    (None, ["2025-02-10", "2025-03-22"], "medium"),  # point_z_up unset: rises are judged at point_z (4.8) too
+    (None, ["2025-02-10", "2025-03-22"], "medium"),  # point_z_up None: rises are judged at point_z (4.2) too
     (5.0, ["2025-03-22"], None),  # a rise needs 5.0: the z 4.90 rise is left, the z -4.90 fall stays
-    (3.2, ["2025-02-10", "2025-03-22"], "high"),  # excess 4.90 / 3.2 = 1.53: high (the fall: 4.90 / 4.8, medium)
+    (3.2, ["2025-02-10", "2025-03-22"], "high"),  # excess 4.90 / 3.2 = 1.53: high (the fall: 4.90 / 4.2, medium)
 ])
 def test_rises_and_falls_have_their_own_z_threshold(z_up: float | None, found: list[str], rise_severity: str | None):
     # a steady 30 orders a day (spread: Poisson's floor 1): 63 orders are z = 2 (sqrt(63.375) - sqrt(30.375)) =
-    # +4.90 and 9 orders -4.90, at 2.1x and 0.3x the expected (point_min_ratio 2 holds both ways)
+    # +4.90 and 9 orders -4.90, at 2.1x and 0.3x the expected (point_min_ratio 1.6 holds both ways)
     n = np.full(120, 30.0)
     n[40], n[80] = 63.0, 9.0
     frame = pd.DataFrame({"unique_id": "North/web", "ds": pd.date_range("2025-01-01", periods=120), "n": n,
@@ -135,3 +135,18 @@ def test_a_steady_trend_is_no_level_shift():
     frame["y"] *= np.exp(0.3 * np.arange(36) / 12)
     found, _ = level_shifts(frame, AlertSettings())
     assert found.empty
+
+
+@pytest.mark.parametrize("usual, day, found", [
+    # a busy channel: every move below is many Poisson SDs (e.g. 600 vs 400 orders: z = 2 (sqrt(600.375) -
+    # sqrt(400.375)) = +8.98), so materiality decides: a rise needs 1.6x (point_min_ratio), a fall 1 / 1.6 = 0.625x
+    (400, 600, False), (400, 680, True), (400, 260, False), (400, 240, True),
+    # a tiny channel: the z-score decides (spread never below Poisson's 1): 1 -> 3 orders is z +1.33, 1 -> 12 z +4.69
+    (1, 3, False), (1, 12, True),
+])
+def test_point_anomalies_need_a_material_change(usual: int, day: int, found: bool):
+    n = np.full(120, float(usual))
+    n[60] = day
+    frame = pd.DataFrame({"unique_id": "North/web", "ds": pd.date_range("2025-01-01", periods=120), "n": n,
+                          "y": 25.0 * n})
+    assert points(frame) == ([["North/web", "2025-03-02"]] if found else [])

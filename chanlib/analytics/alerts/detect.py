@@ -9,8 +9,10 @@ Examples
 >>> orders[120] = 150.0  # one day of five times the usual orders
 >>> series = pd.DataFrame({"unique_id": "North/web", "ds": days, "y": 40.0 * orders, "n": orders})
 >>> alerts = detect(series)
->>> alerts[["rule", "entity", "ds", "severity"]].astype(str).values.tolist()
-[['point_anomaly', 'North/web', '2025-05-01', 'critical']]
+>>> alerts[["rule", "entity", "ds", "severity"]].astype(str).values.tolist()  # and a rare day of the noise itself
+[['point_anomaly', 'North/web', '2025-05-01', 'critical'], ['point_anomaly', 'North/web', '2025-05-13', 'medium']]
+>>> print(alerts.loc[1, "evidence"].split("robust ")[1])  # over point_z_up 3.4 and 1.6x: ~1 Poisson(30) day in 40,000
+z +4.0); 55 orders against 29 expected.
 >>> print(alerts.loc[0, "evidence"][:68])
 Revenue on Thu 2025-05-01 was 6,000, 5.2x the expected 1,160 (normal
 """

@@ -11,12 +11,13 @@ series always use the baseline; monthly forecasts are compared by the ``revenue_
    Anscombe scale ``2 sqrt(n + 3/8)`` (so a quiet channel's empty day is no surprise, a busy channel's is), its
    spread the rolling MAD but never below Poisson's 1; without counts, a robust z-score of ``log(y + c)`` (``c`` a
    tenth of the typical value);
-4. *flag*: a fall's z-score at least ``point_z`` below zero, a rise's at least ``point_z_up`` (default
-   ``point_z``) above (partners' bursts make rises more common than falls: a capped partner can still add up to
-   ``point_cap`` times its average to a day, but take away at most its average), the value at least
-   ``point_min_ratio`` times the expected (or at most its inverse), and the neighbouring periods (3 days, 1 month
-   on each side) not deviating the same way by more than half of that threshold: a single period, not the start of
-   a run (runs are level shifts).
+4. *flag*: a fall's z-score at least ``point_z`` below zero, a rise's at least ``point_z_up`` (``None``:
+   ``point_z``) above (the build's daily counts leave out the largest partner's excess each day, which thins the
+   upper tail of the noise and takes part of a channel-wide rise too, so rises get the lower threshold), the value
+   at least ``point_min_ratio`` times the expected (or at most its inverse: the materiality of the change; a small
+   channel is held back by the z-score, whose spread is never below Poisson's), and the neighbouring periods (3
+   days, 1 month on each side) not deviating the same way by more than half of that threshold: a single period,
+   not the start of a run (runs are level shifts).
 
 Each anomaly reports its *normal range*: the values that would not have raised it.
 
