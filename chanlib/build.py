@@ -74,7 +74,8 @@ def _forecasts(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
 
     history = previous_forecasts(ctx.previous)
     return Result(hierarchy.run_forecasts(con, settings, history=history,
-                                          tolerance_days=ctx.params.periods.complete_tolerance_days))
+                                          tolerance_days=ctx.params.periods.complete_tolerance_days,
+                                          dask=ctx.params.dask))  # on the Dask cluster of dask.scheduler, if any
 
 
 def _partners(con: duckdb.DuckDBPyConnection, ctx: BuildContext) -> Result:
@@ -209,7 +210,7 @@ def build_store(params: Params, analyses: tuple[Analysis, ...] = ANALYSES) -> in
     with atomic_path(ingest.rejects_dir(target)) as tmp_rejects, atomic_path(target) as tmp:
         tmp_rejects.mkdir()
         try:
-            con = duckdb.connect(str(tmp))
+            con = duckdb.connect(str(tmp), config=store.engine_config(params))  # out of core (duckdb:)
             try:
                 quality = ingest.load_all(con, params)
                 ingest.write_rejects(con, quality, tmp_rejects)

@@ -45,6 +45,8 @@ Tables = Union[duckdb.DuckDBPyConnection, Mapping[str, "pd.DataFrame"]]
 log = logging.getLogger(__name__)
 
 META_TABLE = "chanlib_meta"
+#: DuckDB settings for :func:`duckdb.connect` (:func:`engine_config`)
+EngineConfig = dict[str, str | bool | int | float | list[str]]
 
 
 def quote_ident(name: str) -> str:
@@ -62,14 +64,46 @@ def fingerprint(params: Params) -> dict[str, Any]:
     inputs = {}
     for name, source in sorted(params.tables.items()):
         path = Path(source.path).resolve()
-        stat = path.stat() if path.exists() else None
-        inputs[name] = {"path": str(path), "size": stat.st_size if stat else None,
-                        "mtime_ns": stat.st_mtime_ns if stat else None}
+        size, mtime_ns = _input_stat(path)
+        inputs[name] = {"path": str(path), "size": size, "mtime_ns": mtime_ns}
     shaping = params.model_dump(mode="json", include={"tables", "validation", "currency", "seed", "periods", "fit",
                                                       "planning", "evaluation", "forecast", "segment",
                                                       "alerts", "partners"})
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()
     return {"inputs": inputs, "params_sha256": digest, "chanlib": __version__, "code_sha256": code_digest()}
+
+
+def _input_stat(path: Path) -> tuple[int | None, int | None]:
+    """Size and modification time (ns) of an input: of a file, or the total size and the newest time of the files
+    of a folder (a partitioned Parquet table); ``(None, None)`` when it does not exist."""
+    if path.is_dir():
+        stats = [p.stat() for p in sorted(path.rglob("*")) if p.is_file()]
+        return sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=path.stat().st_mtime_ns)
+    if path.exists():
+        stat = path.stat()
+        return stat.st_size, stat.st_mtime_ns
+    return None, None
+
+
+def engine_config(params: Params) -> EngineConfig:
+    """DuckDB settings of ``params.duckdb`` for :func:`duckdb.connect`: the memory budget, where to spill beyond it
+    (default ``<store>.tmp``) and the threads, so a build or a KPI query over data larger than memory runs out of
+    core.
+
+    >>> p = Params.model_validate({"tables": {"sales": {"path": "s.csv"}}, "store": "/d/x.duckdb",
+    ...                            "duckdb": {"memory_limit": "2GB", "threads": 2}})
+    >>> engine_config(p)
+    {'temp_directory': '/d/x.duckdb.tmp', 'memory_limit': '2GB', 'threads': '2'}
+    """
+    settings = params.duckdb
+    store_path = Path(params.store)
+    spill = settings.temp_directory or store_path.with_name(store_path.name + ".tmp")
+    config: EngineConfig = {"temp_directory": str(spill)}
+    if settings.memory_limit:
+        config["memory_limit"] = settings.memory_limit.replace(" ", "")
+    if settings.threads:
+        config["threads"] = str(settings.threads)
+    return config
 
 
 @functools.cache
@@ -103,12 +137,14 @@ def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         return {}
 
 
-def connect(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open a store; read-only by default so any number of notebooks can read it at once."""
+def connect(path: str | Path, read_only: bool = True,
+            config: EngineConfig | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a store; read-only by default so any number of notebooks can read it at once. ``config``: DuckDB
+    settings, e.g. :func:`engine_config` for a heavy query."""
     path = Path(path)
     if read_only and not path.exists():
         raise DataError(f"{path}: store not found (run `chanlib ingest --params ...` first)")
-    return duckdb.connect(str(path), read_only=read_only)
+    return duckdb.connect(str(path), read_only=read_only, config=config or {})
 
 
 def is_fresh(params: Params) -> bool:

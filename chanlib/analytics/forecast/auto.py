@@ -20,11 +20,12 @@ Examples
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ from chanlib.analytics.forecast.intervals import calibration_factors, coverage_t
 from chanlib.analytics.forecast.models import resolve_engine
 from chanlib.analytics.forecast.pipeline import SeriesResult, clip_prediction, forecast_series
 from chanlib.config import ForecastSettings
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +98,12 @@ def _chunks(items: list[Series], n: int) -> list[list[Series]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def run_series(series: list[Series], settings: ForecastSettings, engine: str, n_jobs: int) -> list[SeriesResult]:
-    """Forecast every series, in ``n_jobs`` worker processes when more than one (order is kept)."""
+def run_series(series: list[Series], settings: ForecastSettings, engine: str, n_jobs: int,
+               scheduler: str | Client | None = None, chunks_per_worker: int = 8) -> list[SeriesResult]:
+    """Forecast every series, in ``n_jobs`` worker processes when more than one, or on the workers of a Dask
+    distributed ``scheduler`` (an address or a ``Client``) when given (order is kept either way)."""
+    if scheduler is not None and series:
+        return _run_on_dask(series, settings, engine, scheduler, chunks_per_worker)
     n_jobs = max(1, min(n_jobs, len(series)))
     if n_jobs == 1:
         return _run_chunk(series, settings, engine)
@@ -107,6 +115,40 @@ def run_series(series: list[Series], settings: ForecastSettings, engine: str, n_
         for part in pool.map(_run_chunk, chunks, [settings] * len(chunks), [engine] * len(chunks)):
             results.extend(part)
     return results
+
+
+def _run_received_chunk(chunk: list[Series], settings: ForecastSettings, engine: str) -> list[SeriesResult]:
+    """:func:`_run_chunk` on a Dask worker. Dask hands numpy arrays over as views into the received message, not
+    always aligned (even to 8 bytes), and numpy's vectorised sums may then add in another order, changing the last
+    digits; each series is first copied into memory of its own, as in a local process."""
+    own = [dataclasses.replace(s, y=np.array(s.y, dtype=float, copy=True)) for s in chunk]
+    return _run_chunk(own, settings, engine)
+
+
+def _run_on_dask(series: list[Series], settings: ForecastSettings, engine: str, scheduler: str | Client,
+                 chunks_per_worker: int) -> list[SeriesResult]:
+    """The batch on a Dask cluster: contiguous chunks of series (``chunks_per_worker`` per worker), each forecast
+    by :func:`_run_chunk` in a worker (one task per chunk, the series travel with it), gathered in order. The
+    workers run the same code on the same inputs as local processes, so the results are identical."""
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        client, own = scheduler, False
+    else:
+        client, own = Client(scheduler, set_as_default=False), True
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        chunks = _chunks(series, workers * chunks_per_worker)
+        log.info("forecasting %d series in %d tasks on the Dask scheduler %s (%d worker(s))", len(series),
+                 len(chunks), client.scheduler.address, workers)
+        futures = client.map(_run_received_chunk, chunks, settings=settings, engine=engine, pure=False)
+        results: list[SeriesResult] = []
+        for part in client.gather(futures):
+            results.extend(part)
+        return results
+    finally:
+        if own:
+            client.close()
 
 
 def _frames(series: list[Series], results: list[SeriesResult], settings: ForecastSettings,
@@ -152,11 +194,14 @@ def _shift(last: Any, periods: int, freq: Freq | None) -> object:
     return last + periods * (freq if isinstance(freq, int) else 1)
 
 
-def forecast(df: pd.DataFrame, settings: ForecastSettings | None = None, n_jobs: int | None = None) -> ForecastResult:
+def forecast(df: pd.DataFrame, settings: ForecastSettings | None = None, n_jobs: int | None = None,
+             scheduler: str | Client | None = None, chunks_per_worker: int = 8) -> ForecastResult:
     """Forecast every series of a long frame ``unique_id, ds, y`` (see :class:`ForecastResult`).
 
-    ``n_jobs`` overrides ``settings.n_jobs`` (worker processes; none: the number of cores). Raises ``ValueError``
-    for a malformed frame.
+    ``n_jobs`` overrides ``settings.n_jobs`` (worker processes; none: the number of cores); ``scheduler`` (a Dask
+    distributed address such as ``tcp://10.0.0.5:8786``, or a ``Client``) runs the batch on that cluster's workers
+    instead, in ``chunks_per_worker`` tasks per worker, with the same results. Raises ``ValueError`` for a malformed
+    frame.
     """
     settings = settings or ForecastSettings()
     clean = check_long_frame(df)
@@ -167,8 +212,9 @@ def forecast(df: pd.DataFrame, settings: ForecastSettings | None = None, n_jobs:
     engine = resolve_engine(settings.engine)
     series = split_series(clean, freq, settings.fill_value)
     jobs = (n_jobs if n_jobs is not None else settings.n_jobs) or os.cpu_count() or 1
-    log.info("forecasting %d series (h=%d, engine=%s, n_jobs=%d)", len(series), settings.horizon, engine, jobs)
-    results = run_series(series, settings, engine, jobs)
+    log.info("forecasting %d series (h=%d, engine=%s, %s)", len(series), settings.horizon, engine,
+             f"n_jobs={jobs}" if scheduler is None else "on Dask")
+    results = run_series(series, settings, engine, jobs, scheduler, chunks_per_worker)
     factors = _calibrate(results, settings) if settings.calibrate_intervals else {}
     forecasts, backtest, selection = _frames(series, results, settings, freq, clean["ds"].dtype)
     coverage = coverage_table(backtest, selection, settings.levels)

@@ -26,7 +26,7 @@ from chanlib import periods
 from chanlib.analytics.forecast.auto import forecast
 from chanlib.analytics.forecast.metrics import smape
 from chanlib.analytics.forecast.reconcile import Method, aggregate, reconcile
-from chanlib.config import ForecastSettings
+from chanlib.config import DaskSettings, ForecastSettings
 from chanlib.data import store
 from chanlib.data.store import Tables, as_connection
 from chanlib.errors import MissingInput
@@ -59,8 +59,9 @@ def monthly_actuals(con: duckdb.DuckDBPyConnection, keys: list[str],
     select = ", ".join(f"coalesce(CAST({k} AS VARCHAR), '{NONE_LABEL}') AS {k}" for k in keys)
     where = "WHERE date <= ?" if through is not None else ""
     args = [through.date()] if through is not None else []
+    # ORDER BY: the same node order in every run (a parallel GROUP BY returns its groups in any order)
     frame = con.execute(f"SELECT {select}{', ' if keys else ''} CAST(date_trunc('month', date) AS DATE) AS ds, "
-                        f"sum(revenue) AS y FROM sales {where} GROUP BY ALL", args).df()
+                        f"sum(revenue) AS y FROM sales {where} GROUP BY ALL ORDER BY ALL", args).df()
     frame["ds"] = pd.to_datetime(frame["ds"])
     return frame
 
@@ -159,9 +160,11 @@ def non_negative(forecasts: pd.DataFrame, S: pd.DataFrame, history: pd.DataFrame
 
 
 def run_forecasts(data: Tables, settings: ForecastSettings | None = None, history: pd.DataFrame | None = None,
-                  tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS) -> dict[str, pd.DataFrame]:
+                  tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS,
+                  dask: DaskSettings | None = None) -> dict[str, pd.DataFrame]:
     """Read monthly revenue of every hierarchy node through the latest complete month from ``data`` (a store or a
-    mapping with a ``sales`` DataFrame) and forecast it with :func:`forecast_hierarchy`."""
+    mapping with a ``sales`` DataFrame) and forecast it with :func:`forecast_hierarchy` (on the Dask cluster of
+    ``dask.scheduler`` when set)."""
     settings = settings or ForecastSettings()
     con = as_connection(data)
     names, keys = hierarchy_levels(con, settings)
@@ -170,18 +173,19 @@ def run_forecasts(data: Tables, settings: ForecastSettings | None = None, histor
     bottom = monthly_actuals(con, keys, through)
     if bottom.empty:
         raise MissingInput("sales", f"no complete month of sales to forecast from (the data end on {last.date()})")
-    return forecast_hierarchy(bottom, dict(zip(names, keys)), settings, history, cutoff=through)
+    return forecast_hierarchy(bottom, dict(zip(names, keys)), settings, history, cutoff=through, dask=dask)
 
 
 def forecast_hierarchy(bottom: pd.DataFrame, levels: dict[str, str], settings: ForecastSettings | None = None,
-                       history: pd.DataFrame | None = None, cutoff: pd.Timestamp | None = None
-                       ) -> dict[str, pd.DataFrame]:
+                       history: pd.DataFrame | None = None, cutoff: pd.Timestamp | None = None,
+                       dask: DaskSettings | None = None) -> dict[str, pd.DataFrame]:
     """Forecast every node of a hierarchy, reconcile, and score earlier forecasts; the result tables of a build.
 
     ``bottom`` holds monthly values of the lowest level: one column per level (``levels``: level name -> column,
     top down), ``ds`` (first day of the month) and ``y``. ``history`` is the forecasts of earlier builds (the
     ``forecast_history`` table), scored against the actuals that have arrived since. ``cutoff`` (default: the last
-    ``ds``) labels this run's forecasts.
+    ``ds``) labels this run's forecasts. With ``dask.scheduler`` the batch of series runs on that Dask cluster
+    (same results as local worker processes).
 
     Examples
     --------
@@ -207,7 +211,9 @@ def forecast_hierarchy(bottom: pd.DataFrame, levels: dict[str, str], settings: F
     n_jobs = settings.n_jobs or os.cpu_count() or 1
     log.info("forecasting %d series (%d levels) through %s with %d worker(s)", len(S), len(level_keys),
              through.date(), n_jobs)
-    base = forecast(_history(long), core, n_jobs=n_jobs)
+    scheduler = dask.scheduler if dask is not None else None
+    base = forecast(_history(long), core, n_jobs=n_jobs, scheduler=scheduler,
+                    chunks_per_worker=dask.chunks_per_worker if dask is not None else 8)
     coherent, method = _reconcile(base, S, settings.reconciliation)
     if settings.clip_negative:
         coherent = non_negative(coherent, S, long)
