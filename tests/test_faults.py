@@ -43,6 +43,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
+from processes import alive, descendants
 
 from chanlib.cli import main
 from chanlib.report.runner import MANIFEST, RUNNING, TEMPORARY
@@ -339,33 +340,7 @@ def test_a_reports_path_below_a_file_is_a_one_line_error(project: Path, capfd: p
 
 # -- in the background: a run killed with SIGKILL, and --resume -----------------------------------------------------
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state, ppid, ..., start time at [19])."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2:].split()
 
-
-def _descendants(pid: int) -> list[tuple[int, str]]:
-    """Every process below ``pid``, as (pid, start time): a pid handed out again is not the same process."""
-    children: dict[int, list[tuple[int, str]]] = {}
-    for path in Path("/proc").glob("[0-9]*"):
-        fields = _stat(int(path.name))
-        if fields is not None:
-            children.setdefault(int(fields[1]), []).append((int(path.name), fields[19]))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child[0])
-    return found
-
-
-def _alive(process: tuple[int, str]) -> bool:
-    fields = _stat(process[0])
-    return fields is not None and fields[19] == process[1] and fields[0] != "Z"
 
 
 def _sockets(pids: Iterable[int]) -> list[Path]:
@@ -406,7 +381,7 @@ def _killed(folder: Path, background: Any) -> dict[str, Any]:
         _wait_for(lambda: _west_in_progress(out, base, hold) is not None, "West in progress", proc, stderr)
         run = _west_in_progress(out, base, hold)
         assert run is not None
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         steps["family"] = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid, _ in
                            family]
         steps["sockets_before"] = _sockets(pid for pid, _ in family)
@@ -415,16 +390,16 @@ def _killed(folder: Path, background: Any) -> dict[str, Any]:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 20
-        while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        while any(alive(p) for p in family) and time.monotonic() < deadline:
             time.sleep(0.1)
-        steps["left_running"] = [p for p in family if _alive(p)]
+        steps["left_running"] = [p for p in family if alive(p)]
         steps["sockets_after"] = [p for p in steps["sockets_before"] if p.exists()]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         for process in family:  # what the killed run left running goes with the test
-            if _alive(process):
+            if alive(process):
                 os.kill(process[0], signal.SIGKILL)
         hold.unlink(missing_ok=True)
     run = out / steps["run"]

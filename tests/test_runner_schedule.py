@@ -24,6 +24,7 @@ from typing import Any
 import nbformat
 import pandas as pd
 import pytest
+from processes import alive, descendants
 
 from chanlib.config import load_params
 from chanlib.report.runner import RUNNING, page_key, run_report, summary_table
@@ -426,29 +427,6 @@ def test_quality_page_lists_rejected_rows_with_examples_and_the_rejects_file(loc
 
 # -- command-line runs in the background: a killed run and --resume ----------------------------------------------------
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state, ppid, ..., start time at [19])."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2:].split()
-
-
-def _descendants(pid: int) -> list[tuple[int, str]]:
-    """Every process below ``pid``, each as (pid, start time): a pid the system hands out again is not the same
-    process."""
-    children: dict[int, list[tuple[int, str]]] = {}
-    for path in Path("/proc").glob("[0-9]*"):
-        fields = _stat(int(path.name))
-        if fields is not None:
-            children.setdefault(int(fields[1]), []).append((int(path.name), fields[19]))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child[0])
-    return found
 
 
 def _command(pid: int) -> str:
@@ -457,10 +435,6 @@ def _command(pid: int) -> str:
     except OSError:
         return ""
 
-
-def _alive(process: tuple[int, str]) -> bool:
-    fields = _stat(process[0])
-    return fields is not None and fields[19] == process[1] and fields[0] != "Z"
 
 
 def _killed_run(folder: Path, background: Any) -> dict[str, Any]:
@@ -490,21 +464,21 @@ def _killed_run(folder: Path, background: Any) -> dict[str, Any]:
             stderr = (folder / "killed.stderr").read_text()
             raise AssertionError(f"the run to kill did not get to West: {stderr[-3000:]}")
         time.sleep(1.0)  # West is sleeping now
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         steps["family"] = [_command(pid) for pid, _ in family]
         steps["killed_run"] = started[0].name
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 20
-        while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        while any(alive(p) for p in family) and time.monotonic() < deadline:
             time.sleep(0.2)
-        steps["left_behind"] = [p for p in family if _alive(p)]
+        steps["left_behind"] = [p for p in family if alive(p)]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         for process in family:  # what the killed run left running (its workers and kernels) goes with the test
-            if _alive(process):
+            if alive(process):
                 os.kill(process[0], signal.SIGKILL)
     killed = out / steps["killed_run"]
     steps["latest_after_kill"] = os.readlink(out / "latest")
