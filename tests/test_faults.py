@@ -450,9 +450,14 @@ def test_resume_after_a_kill_takes_the_freed_lock_and_renders_only_what_is_missi
     assert _statuses(resume.stderr) == {"East": "rendered", "West": "rendered", "overview": "rendered"}
     if steps["same_store"]:
         assert steps["east_after"] == (steps["after_kill"]["east"], steps["after_kill"]["east_nb"])  # not written again
+    assert resume.stdout.splitlines() == [str(out / "latest" / "index.html")]
     assert_intact(out, latest=steps["run"])
     run = out / steps["run"]
     assert [p.name for p in run.rglob(".*") if p.name != RUNNING] == []  # the temporary files are gone
+    assert not list((run / "notebooks").glob("*.result.json"))  # the per-page records went into the manifest
+    manifest = json.loads((run / MANIFEST).read_text())
+    assert [(r["region"], r["status"], r["skipped"]) for r in manifest["results"]] == [
+        ("East", "ok", False), ("West", "ok", False)]  # East rendered by the killed run (new params), West after
     assert "West: 24 rows, revenue 15648" in (run / "West.html").read_text()  # 2 × (102+…+1202)
 
 

@@ -1,11 +1,11 @@
 """``chanlib report`` as a scheduler runs it (issue #12): pages reused when nothing changed, one run at a time per
-reports folder, ``latest`` moved only by a finished run and ``--resume`` of a killed one, the end-of-run table on
-stderr, warm kernels, and the data-quality page.
+reports folder, ``latest`` moved only by a finished run, the end-of-run table on stderr, warm kernels, and the
+data-quality page (a run killed with SIGKILL and its ``--resume``: tests/test_faults.py).
 
 Everything is real: papermill, the kernels, nbconvert, DuckDB and the command line. The notebooks are tiny ones
-written here (a ``parameters`` cell and a cell that reads the region's sales from the store, plus a planted failure
-or a planted sleep), so that a page renders in about a second. The command-line runs that need no test in between
-(the lock, the killed run) run in the session's background (tests/conftest.py) while the in-process tests go on.
+written here (a ``parameters`` cell and a cell that reads the region's sales from the store, plus a planted
+failure), so that a page renders in about a second. The command-line runs that need no test in between (the lock)
+run in the session's background (tests/conftest.py) while the in-process tests go on.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,6 @@ from typing import Any
 import nbformat
 import pandas as pd
 import pytest
-from processes import alive, descendants
 
 from chanlib.config import load_params
 from chanlib.report.runner import RUNNING, page_key, run_report, summary_table
@@ -40,9 +38,6 @@ display(HTML(f"<p class='tiny'>{html.escape(region or 'all regions')}: {n} rows,
 """
 #: a region notebook's planted failure (a cell error: the page fails, the others go on)
 FAIL_CELL = 'if region == "Bad":\n    raise RuntimeError("planted failure")\n'
-#: a region notebook's planted sleep, while the flag file beside the store exists (it changes no page key)
-SLOW_CELL = ('import os, time\nif region == "West" and os.path.exists(store_path + ".slow"):\n'
-             '    time.sleep(120)\n')
 
 
 def chanlib_command(*args: str) -> list[str]:
@@ -186,7 +181,7 @@ def test_unchanged_rerun_reuses_every_page_and_a_change_renders_again(make_store
     assert 'href="East.html"' in index and 'href="West.html"' in index and 'href="overview.html"' in index
     assert not (second.run_dir / RUNNING).exists()
 
-    # a changed region notebook renders the regions again (a params change: the killed run below and
+    # a changed region notebook renders the regions again (a params change: tests/test_faults.py and
     # test_page_key_changes_with_what_shapes_a_page), not the overview (its own notebook is unchanged)
     write_notebook(tmp_path / "tiny.ipynb", "display(HTML('<p>second edition</p>'))")
     third = run_report(load_params(params_file))
@@ -425,117 +420,8 @@ def test_quality_page_lists_rejected_rows_with_examples_and_the_rejects_file(loc
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;b&gt;Bold&lt;/b&gt;" in page
 
 
-# -- command-line runs in the background: a killed run and --resume ----------------------------------------------------
-
-
-
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-
-def _killed_run(folder: Path, background: Any) -> dict[str, Any]:
-    """A finished run; then, with other params, a run killed (SIGKILL to its process, as a scheduler's timeout does)
-    while one region sleeps; then ``--resume``. Returns the processes and what the folder held at each step."""
-    params, out = folder / "p.yaml", folder / "reports"
-    report = chanlib_command("report", "--params", str(params))
-    steps: dict[str, Any] = {"first": background.run(report, folder)}
-    steps["first_run"] = os.readlink(out / "latest")
-    params.write_text(params.read_text(encoding="utf-8").replace("min_region_share: 0.01", "min_region_share: 0.2"),
-                      encoding="utf-8")  # every page's key changes: the next run renders them all
-    flag = folder / "store.duckdb.slow"
-    flag.touch()
-    # output to files, not pipes: a process the killed run leaves behind would hold a pipe open
-    with (folder / "killed.stdout").open("w") as out_fh, (folder / "killed.stderr").open("w") as err_fh:
-        proc = subprocess.Popen(report, cwd=folder, stdout=out_fh, stderr=err_fh)
-    family: list[tuple[int, str]] = []
-    started: list[Path] = []
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:
-            started = [p for p in _runs(out) if p.name != steps["first_run"]]
-            if started and (started[0] / "notebooks" / "East.result.json").exists():
-                break
-            time.sleep(0.1)
-        if proc.poll() is not None or not started:
-            stderr = (folder / "killed.stderr").read_text()
-            raise AssertionError(f"the run to kill did not get to West: {stderr[-3000:]}")
-        time.sleep(1.0)  # West is sleeping now
-        family = descendants(proc.pid)
-        steps["family"] = [_command(pid) for pid, _ in family]
-        steps["killed_run"] = started[0].name
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        deadline = time.monotonic() + 20
-        while any(alive(p) for p in family) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        steps["left_behind"] = [p for p in family if alive(p)]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for process in family:  # what the killed run left running (its workers and kernels) goes with the test
-            if alive(process):
-                os.kill(process[0], signal.SIGKILL)
-    killed = out / steps["killed_run"]
-    steps["latest_after_kill"] = os.readlink(out / "latest")
-    steps["killed_listing"] = _listing(killed)
-    steps["killed_notebooks"] = _listing(killed / "notebooks")
-    steps["east_stamp"] = _stamp(killed / "East.html")
-    steps["east_record"] = json.loads((killed / "notebooks" / "East.result.json").read_text())
-    flag.unlink()
-    steps["resume"] = background.run([*report, "--resume"], folder)
-    steps["east_stamp_after"] = _stamp(killed / "East.html")
-    return steps
-
-
-def _start_killed_run(request: pytest.FixtureRequest, background: Any) -> Any:
-    folder = request.getfixturevalue("tmp_path_factory").mktemp("killed") / "project"
-    write_project(folder, sales(), SLOW_CELL)
-    return background.call(folder, _killed_run, folder, background)
-
-
-@pytest.fixture(scope="module")
-def killed_run(request: pytest.FixtureRequest, background: Any) -> Any:
-    return background.module_job(request, "killed_run")
-
-
-def test_a_killed_run_never_becomes_latest_and_leaves_nothing_running(killed_run: Any) -> None:
-    steps = killed_run.result()
-    assert steps["first"].returncode == 0, steps["first"].stderr[-3000:]
-    assert steps["latest_after_kill"] == steps["first_run"] != steps["killed_run"]
-    assert RUNNING in steps["killed_listing"] and "manifest.json" not in steps["killed_listing"]
-    assert "East.html" in steps["killed_listing"] and "West.html" not in steps["killed_listing"]
-    # the params changed (min_region_share) since the finished run: East was rendered again, not reused
-    assert steps["east_record"]["status"] == "ok" and steps["east_record"]["skipped"] is False
-    # its worker and the worker's kernel end with it: nothing goes on writing into the killed run's folder
-    assert any("spawn_main" in c for c in steps["family"]) and any("ipykernel" in c for c in steps["family"])
-    assert steps["left_behind"] == []
-
-
-def test_resume_finishes_the_killed_run_rendering_only_what_is_missing(killed_run: Any) -> None:
-    steps, out = killed_run.result(), killed_run.folder / "reports"
-    resume = steps["resume"]
-    assert resume.returncode == 0, resume.stderr[-3000:]
-    assert resume.stdout.splitlines() == [str(out / "latest" / "index.html")]
-    assert f"resuming the unfinished run {steps['killed_run']}: 1 page(s) already done" in resume.stderr
-    assert os.readlink(out / "latest") == steps["killed_run"]
-    killed = out / steps["killed_run"]
-    assert not (killed / RUNNING).exists() and not list((killed / "notebooks").glob("*.result.json"))
-    assert steps["east_stamp_after"] == steps["east_stamp"]  # East was done: not written again
-    statuses = _statuses(resume.stderr)
-    assert {k: s for k, (s, _) in statuses.items()} == {"East": "rendered", "West": "rendered",
-                                                        "overview": "rendered"}
-    manifest = json.loads((killed / "manifest.json").read_text())
-    assert [(r["region"], r["status"], r["skipped"]) for r in manifest["results"]] == [
-        ("East", "ok", False), ("West", "ok", False)]
-    assert "West: 24 rows, revenue 15624" in (killed / "West.html").read_text()  # 2 × (101+…+1201)
-    assert _pages(killed) == ["East.html", "West.html", "notebooks/East.ipynb", "notebooks/West.ipynb",
-                              "notebooks/overview.ipynb", "overview.html"]
+# (a run killed with SIGKILL and its --resume: tests/test_faults.py)
 
 
 #: the runs of this module that start in the background as the session starts (see tests/conftest.py)
-BACKGROUND = {"locked_runs": _start_locked_runs, "killed_run": _start_killed_run}
+BACKGROUND = {"locked_runs": _start_locked_runs}
