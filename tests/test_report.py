@@ -238,32 +238,7 @@ def test_one_region_one_month_and_escaped_names(one_region_run):
     assert "Nord &lt;b&gt;&amp;amp; Sud&lt;/b&gt;" in index and "too little data" in index
 
 
-def _start_failing_region_run(request, background):
-    """`chanlib report` with a notebook that fails for one of two regions (runs in the background)."""
-    folder = request.getfixturevalue("tmp_path_factory").mktemp("failing_region")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.insert(3, nbformat.v4.new_code_cell('if region == "Bad":\n    raise RuntimeError("planted failure")'))
-    broken = folder / "broken.ipynb"
-    nbformat.write(nb, broken)
-    rows = [f"2024-0{m}-01,{r},web,{10 * m},1,5" for r in ("Good", "Bad") for m in range(1, 4)]
-    params = _tiny(folder, rows, notebook=broken)
-    return background.command([sys.executable, "-m", "chanlib.cli", "report", "--params", str(params)], folder)
-
-
-@pytest.fixture(scope="module")
-def failing_region_run(request, background):
-    return background.module_job(request, "failing_region_run")
-
-
-def test_failing_region_does_not_stop_the_others(failing_region_run):
-    result, tmp_path = failing_region_run.result(), failing_region_run.folder
-    assert result.returncode == 1
-    assert "region Bad failed: RuntimeError: planted failure" in result.stderr
-    latest = tmp_path / "reports" / "latest"
-    assert (latest / "Good.html").exists() and not (latest / "Bad.html").exists()
-    assert (latest / "notebooks" / "Bad.ipynb").exists()
-    index = (latest / "index.html").read_text()
-    assert "failed" in index and 'href="notebooks/Bad.ipynb"' in index and "planted failure" in index
+# (a region that fails while the others go on: tests/test_faults.py)
 
 
 def test_unknown_region_is_a_one_line_error(tmp_path):
@@ -277,6 +252,5 @@ def test_unknown_region_is_a_one_line_error(tmp_path):
 
 #: the runs of this module that start in the background as the session starts (see tests/conftest.py), queued after
 #: the session's report runs
-BACKGROUND = {"standalone_run": _start_standalone_run, "one_region_run": _start_one_region_run,
-              "failing_region_run": _start_failing_region_run}
+BACKGROUND = {"standalone_run": _start_standalone_run, "one_region_run": _start_one_region_run}
 BACKGROUND_AFTER = "superstore_report_job"
