@@ -43,7 +43,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from processes import alive, descendants
+from runs import alive, descendants, write_notebook
 
 from chanlib.cli import main
 from chanlib.report.runner import MANIFEST, RUNNING, TEMPORARY
@@ -68,14 +68,6 @@ _until = time.monotonic() + 120
 while _kind == "hold" and os.path.exists(_arg) and time.monotonic() < _until:
     time.sleep(0.05)
 """
-READ_CELL = """import duckdb, html
-from IPython.display import HTML, display
-con = duckdb.connect(store_path, read_only=True)
-n, revenue = con.execute("SELECT count(*), sum(revenue) FROM sales WHERE region = ? OR ? = ''",
-                         [region, region]).fetchone()
-con.close()
-display(HTML(f"<p class='tiny'>{html.escape(region or 'all regions')}: {n} rows, revenue {revenue:.0f}</p>"))
-"""
 #: the file-size limit of the full-disk run: above every page of the tiny project (~270 kB) and its store (~2 MB: a
 #: store gone stale because chanlib's code changed meanwhile is rebuilt), below a ``big`` page's notebook
 FSIZE = 6 << 20
@@ -94,13 +86,7 @@ def chanlib_command(*args: str, fault: str | None = None, fsize: int | None = No
 
 
 def _notebook(path: Path, *cells: str) -> None:
-    parameters = nbformat.v4.new_code_cell('region = ""\nparams_path = ""\nstore_path = ""\n')
-    parameters.metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Tiny report"), parameters,
-                                         nbformat.v4.new_code_cell(READ_CELL),
-                                         *(nbformat.v4.new_code_cell(c) for c in cells)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
+    write_notebook(path, *cells)
 
 
 def _params_text(min_region_share: float) -> str:

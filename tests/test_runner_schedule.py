@@ -23,19 +23,11 @@ from typing import Any
 import nbformat
 import pandas as pd
 import pytest
+import runs
 
 from chanlib.config import load_params
 from chanlib.report.runner import RUNNING, page_key, run_report, summary_table
 
-#: the cell every tiny notebook runs: the region's rows and revenue, from the store (all regions for the overview)
-READ_CELL = """import duckdb, html
-from IPython.display import HTML, display
-con = duckdb.connect(store_path, read_only=True)
-n, revenue = con.execute("SELECT count(*), sum(revenue) FROM sales WHERE region = ? OR ? = ''",
-                         [region, region]).fetchone()
-con.close()
-display(HTML(f"<p class='tiny'>{html.escape(region or 'all regions')}: {n} rows, revenue {revenue:.0f}</p>"))
-"""
 #: a region notebook's planted failure (a cell error: the page fails, the others go on)
 FAIL_CELL = 'if region == "Bad":\n    raise RuntimeError("planted failure")\n'
 
@@ -46,15 +38,8 @@ def chanlib_command(*args: str) -> list[str]:
 
 
 def write_notebook(path: Path, *cells: str) -> Path:
-    """A tiny region (or overview) notebook: a heading, the parameters, :data:`READ_CELL` and ``cells``."""
-    parameters = nbformat.v4.new_code_cell('region = ""\nparams_path = ""\nstore_path = ""\n')
-    parameters.metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Tiny report"), parameters,
-                                         nbformat.v4.new_code_cell(READ_CELL),
-                                         *(nbformat.v4.new_code_cell(c) for c in cells)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    """A tiny region (or overview) notebook: a heading, the parameters, ``runs.READ_CELL`` and ``cells``."""
+    return runs.write_notebook(path, *cells)
 
 
 def sales(regions: tuple[str, ...] = ("East", "West")) -> pd.DataFrame:
