@@ -158,11 +158,11 @@ def channel_mix(data: Tables, window_months: int = 12) -> pd.DataFrame:
                coalesce(-sum(revenue) FILTER (WHERE revenue < 0), 0) AS returns
         FROM sales WHERE date BETWEEN $start AND $end
         GROUP BY region, channel
-    )
-    SELECT region, channel, revenue,
-           gross_revenue / nullif(sum(gross_revenue) OVER (PARTITION BY region), 0) AS share,
-           gross_revenue, returns
-    FROM c ORDER BY region, revenue DESC, channel
+    ),
+    -- the region's total summed in channel order: a float sum in hash order differs in the last bit between runs
+    t AS (SELECT region, sum(gross_revenue ORDER BY channel) AS total FROM c GROUP BY region)
+    SELECT region, channel, revenue, gross_revenue / nullif(t.total, 0) AS share, gross_revenue, returns
+    FROM c JOIN t USING (region) ORDER BY region, revenue DESC, channel
     """
     frame = con.execute(sql, {"start": start.date(), "end": end.date()}).df()
     for col in ("revenue", "share", "gross_revenue", "returns"):
@@ -312,7 +312,8 @@ def _cells(con: duckdb.DuckDBPyConnection, keys: list[str], cols: set[str], peri
     """``kpi_cells``: the one pass over the sales lines that every sales KPI but ``orders`` reads. The lines summed
     per cell and partner (partner NULL for lines without one) and, with ``months``, per region, channel and month
     too (the grain targets compare at): revenue, units, margin, whether the partner sold (``active``) and the first
-    and last day. A few thousand rows where the sales have millions, so the families after it cost little."""
+    and last day. A few thousand rows where the sales have millions, so the families after it cost little. Its rows
+    are in key order, so that sums over them come out the same in every run."""
     grain = list(dict.fromkeys(keys + (["partner_id"] if "partner_id" in cols else [])
                                + (["region", "channel"] if months else [])))
     month = ("period" if period == "month" else "CAST(date_trunc('month', date) AS DATE)") if months else None
@@ -323,7 +324,9 @@ def _cells(con: duckdb.DuckDBPyConnection, keys: list[str], cols: set[str], peri
     con.execute(f"""CREATE OR REPLACE TEMP TABLE kpi_cells AS
         SELECT {select + ", " if select else ""}sum(revenue) AS revenue, {units} AS units, {margin} AS margin,
                bool_or(revenue > 0) AS active, min(date) AS first_day, max(date) AS last_day
-        FROM kpi_sales {f"GROUP BY {group}" if group else ""}""")
+        FROM kpi_sales {f"GROUP BY {group} ORDER BY {group}" if group else ""}""")
+    # (ordered: the families sum these rows again, and a float sum over rows in hash order differs in the last bit
+    # from run to run)
 
 
 def _same_keys(keys: list[str], left: str, right: str) -> str:
