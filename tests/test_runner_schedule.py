@@ -100,15 +100,17 @@ def _pages(run_dir: Path) -> list[str]:
     ({"currency": "GBP"}, False),
     ({"notebook": "changed"}, False),
     ({"fingerprint": "other data"}, False),
-    ({"template": "changed"}, False),  # the HTML templates (CSS): not Python, so not in the store's fingerprint
+    ({"template": "changed"}, False),  # the HTML templates (CSS)
+    ({"report code": "changed"}, False),  # a chart or a sentence: the report layer is not in the store's fingerprint
 ])
 def test_page_key_changes_with_what_shapes_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   change: dict[str, Any], same: bool) -> None:
     from chanlib.report import runner
 
-    templates = tmp_path / "templates"
-    shutil.copytree(runner.TEMPLATES, templates)
-    monkeypatch.setattr(runner, "TEMPLATES", templates)
+    report_code = tmp_path / "report"
+    shutil.copytree(runner.REPORT_CODE, report_code, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runner, "REPORT_CODE", report_code)
+    templates = report_code / "templates"
     params_file = write_project(tmp_path, sales())
     notebook = tmp_path / "tiny.ipynb"
     params = load_params(params_file)
@@ -124,9 +126,13 @@ def test_page_key_changes_with_what_shapes_a_page(tmp_path: Path, monkeypatch: p
         css = templates / "chanlib_report" / "index.html.j2"
         css.write_text(css.read_text(encoding="utf-8").replace("max-width: 1100px", "max-width: 1000px"),
                        encoding="utf-8")
+    if "report code" in change:
+        plots = report_code / "plots.py"
+        plots.write_text(plots.read_text(encoding="utf-8").replace("FIGSIZE = (9.0, 4.2)", "FIGSIZE = (9.0, 4.0)"),
+                         encoding="utf-8")
     data = params.model_dump(mode="json", exclude_none=True)
     for key, value in change.items():
-        if key in ("notebook", "fingerprint", "template"):
+        if key in ("notebook", "fingerprint", "template", "report code"):
             continue
         data[key] = {**data[key], **value} if isinstance(value, dict) else value
     after = page_key(notebook, type(params).model_validate(data), meta, "East")

@@ -179,3 +179,15 @@ def test_no_workaround_modules() -> None:
     assert not (PACKAGE / "settings_base.py").exists()
     for init in PACKAGE.rglob("__init__.py"):
         assert "def __getattr__" not in init.read_text(encoding="utf-8"), init
+
+
+def test_the_store_fingerprint_leaves_out_exactly_the_layers_above_the_build() -> None:
+    """A store is stale when code that shapes it changed, and only then: the modules its code digest leaves out
+    (``store.NOT_IN_STORE``) are those of the layers above ``chanlib.build``, which read the store."""
+    from chanlib.data.store import NOT_IN_STORE
+
+    build = layer_of("chanlib.build")
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE).as_posix()
+        module = ".".join(("chanlib", *relative.removesuffix(".py").split("/"))).removesuffix(".__init__")
+        assert relative.startswith(NOT_IN_STORE) == (layer_of(module) > build), relative
