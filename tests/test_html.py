@@ -193,7 +193,7 @@ def test_table_of_contents_links_every_h1_to_h3(report: str) -> None:
     assert all(anchor for _, anchor, _ in wanted)
     assert len(set(outline.ids)) == len(outline.ids)  # ids are unique, the second "Notes" too
     assert outline.toc == [("#" + anchor, text) for _, anchor, text in wanted]
-    assert report.index('<nav aria-label="Table of contents" class="chanlib-toc">') < report.index("<h1")
+    assert report.index('<nav class="chanlib-toc" aria-label="Table of contents">') < report.index("<h1")
     assert ("h4" not in {f"h{level}" for level, _, _ in wanted}) and "Deep heading" not in report.split("</nav>")[0]
 
 
@@ -282,6 +282,15 @@ def test_markdown_image_next_to_the_notebook_is_embedded(tmp_path: Path) -> None
     text = export_html(nb_path, tmp_path / "out.html", title="t").read_text(encoding="utf-8")
     assert 'src="data:image/png;base64,' in text
     assert "<nav" not in text  # no headings, no table of contents
+
+
+def test_an_image_without_alt_text_gets_the_stock_one_and_others_keep_theirs(tmp_path: Path) -> None:
+    pixel = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    nb = new_notebook(cells=[new_markdown_cell(f'<img src="{pixel}">\n\n<IMG ALT="a logo" src="{pixel}">\n\n'
+                                               f'<img\nsrc="{pixel}" alt="">')])
+    text = export_html(nb, tmp_path / "out.html", title="t").read_text(encoding="utf-8")
+    assert text.count("No description has been provided for this image") == 1
+    assert 'alt="a logo"' in text and 'alt=""' in text
 
 
 def test_template_ships_with_the_package() -> None:

@@ -15,6 +15,7 @@ because MathJax is not loaded.
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import logging
 import os
@@ -32,7 +33,7 @@ from traitlets.config import Config
 
 from chanlib.errors import ChanlibError
 from chanlib.io import write_text
-from chanlib.report.display import OMITTED_SECTION
+from chanlib.report.markers import OMITTED_SECTION
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,11 @@ def export_html(notebook: nbformat.NotebookNode | Path, html_path: Path, *, titl
     toc = _HeadingCollector()
     resources: dict[str, Any] = {"metadata": {"name": name, "path": str(base_dir)}, "chanlib_footer": footer,
                                  "chanlib_toc_marker": TOC_MARKER}
-    body, _ = _make_exporter(toc).from_notebook_node(nb, resources=resources)
+    exporter = _exporter()
+    # per export, not via resources: nbconvert deep-copies those before rendering
+    exporter.register_filter("chanlib_anchor_headings", toc)
+    exporter.register_filter("chanlib_toc_entries", toc.toc_entries)
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
 
     refs = external_references(body)
     if refs:
@@ -106,13 +111,50 @@ def export_html(notebook: nbformat.NotebookNode | Path, html_path: Path, *, titl
     return html_path
 
 
-def _make_exporter(toc: _HeadingCollector) -> HTMLExporter:
+class _ReportExporter(HTMLExporter):
+    """nbconvert's HTMLExporter without its last pass, which parses the whole page again with BeautifulSoup (a third
+    of an export) to give images without alt text a stock one and to make input and output areas focusable: a
+    report has no inputs, and its images lack no alt text (a chart carries its own; an image without one gets
+    nbconvert's stock text here, by a pattern)."""
+
+    def from_notebook_node(  # type: ignore[override]  # (as HTMLExporter's own: a page, not a notebook)
+            self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
+        from nbconvert.exporters.templateexporter import TemplateExporter
+        from nbconvert.filters.highlight import Highlight2HTML
+        from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+        # what HTMLExporter.from_notebook_node does before rendering (nbconvert 7)
+        lang = nb.metadata.get("language_info", {})
+        self.register_filter("highlight_code", self.filters.get(
+            "highlight_code", Highlight2HTML(pygments_lexer=lang.get("pygments_lexer", lang.get("name")), parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
+                                                                       parent=self, resources=resources))
+        body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return _IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT}"', body), resources
+
+
+#: an ``<img`` start tag with no ``alt`` attribute
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt\s*=)", re.IGNORECASE)
+#: the alt text nbconvert gives an image without one
+NO_ALT = "No description has been provided for this image"
+
+
+@functools.cache
+def _exporter() -> HTMLExporter:
+    """This process's exporter: its templates are compiled once (an export registers its own table-of-contents
+    filters before rendering)."""
+    return _make_exporter()
+
+
+def _make_exporter() -> HTMLExporter:
     """An HTMLExporter on the chanlib_report template: no inputs, no prompts, embedded images, light theme."""
     config = Config()
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_CELL_TAGS)
     config.NbConvertBase.display_data_priority = list(DISPLAY_PRIORITY)
-    exporter = HTMLExporter(
+    exporter = _ReportExporter(
         config=config,
         template_name=TEMPLATE_NAME,
         # only chanlib's templates and the installed nbconvert ones: never a 'lab/' folder in the current directory
@@ -124,8 +166,6 @@ def _make_exporter(toc: _HeadingCollector) -> HTMLExporter:
         theme="light",
         sanitize_html=False,
         exclude_anchor_links=True,  # headings get their ids from _HeadingCollector instead
-        # not via resources: nbconvert deep-copies those before rendering
-        filters={"chanlib_anchor_headings": toc, "chanlib_toc_entries": toc.toc_entries},
         log=_nbconvert_log,
     )
     exporter.register_preprocessor(_ReportPreprocessor(), enabled=True)
@@ -162,14 +202,14 @@ class _ReportPreprocessor(Preprocessor):
 
 
 def _omitted(cell: nbformat.NotebookNode | None) -> bool:
-    """Whether a code cell's only outputs are :data:`chanlib.report.display.OMITTED_SECTION` markers."""
+    """Whether a code cell's only outputs are :data:`chanlib.report.markers.OMITTED_SECTION` markers."""
     outputs = cell.get("outputs", []) if cell is not None and cell.cell_type == "code" else []
     return bool(outputs) and all(o.get("data", {}).get("text/html", "").strip() == OMITTED_SECTION for o in outputs)
 
 
 def _without_empty_sections(cells: list) -> list:
     """Drop the sections a short report leaves out: a code cell that displayed only the
-    :data:`~chanlib.report.display.OMITTED_SECTION` marker loses its outputs, and the markdown cell right before it
+    :data:`~chanlib.report.markers.OMITTED_SECTION` marker loses its outputs, and the markdown cell right before it
     goes when it starts with a heading (the section's title and introduction)."""
     out: list = []
     for cell, after in zip(cells, [*cells[1:], None]):

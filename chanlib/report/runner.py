@@ -34,16 +34,13 @@ removes the temporary files a killed run left.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-import sys
 import time
-import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
@@ -64,6 +61,13 @@ from chanlib.errors import ChanlibError, DataError
 from chanlib.io import atomic_path, exclusive, point_symlink, write_text
 from chanlib.report import quality
 from chanlib.report.narrative import DEFINITIONS_PAGE, growth_reason, money, number, percent
+from chanlib.report.render import (
+    OVERVIEW,
+    RegionResult,
+    render_overview,
+    render_region,
+    worker_init,
+)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -75,34 +79,14 @@ MANIFEST = "manifest.json"
 RUNNING = ".running"
 #: the lock file of a reports folder: one run at a time
 LOCK = ".lock"
-#: the overview of all regions: its notebook (in the checkout's notebooks/) and its page's name in a run
+#: the overview of all regions: its notebook (in the checkout's notebooks/)
 OVERVIEW_NOTEBOOK = "overview.ipynb"
-OVERVIEW = "overview"
-#: an OSError with one of these means the run's output cannot be written: the run stops (not one page fails)
-OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
 #: the temporary names of files being written (chanlib.io.temporary_name; the kernels' notebooks end in .ipynb)
 TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp(\.ipynb)?")
 
 
 class OutputError(ChanlibError):
     """The reports folder could not be written (disk full, permission denied): the run stopped unfinished."""
-
-
-@dataclass
-class RegionResult:
-    """How one region's report went."""
-
-    region: str
-    slug: str
-    status: str  # "ok" or "failed"
-    html: str | None
-    notebook: str
-    seconds: float
-    error: str | None = None
-    #: what the page depends on (:func:`page_key`); an unchanged key lets the next run reuse the page
-    key: str = ""
-    #: reused from the last finished run, not rendered again
-    skipped: bool = False
 
 
 @dataclass
@@ -147,93 +131,14 @@ def _slugs(regions: list[str]) -> dict[str, str]:
     return slugs
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # ANSI colours of tracebacks
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _failure(name: str, slug: str, out_nb: Path, started: float, exc: BaseException) -> RegionResult:
-    from papermill.exceptions import PapermillExecutionError
-
-    if isinstance(exc, PapermillExecutionError):  # a cell error: the notebook's answer, never retried
-        error = _one_line(f"{exc.ename}: {exc.evalue}")
-    else:
-        log.debug("%s failed:\n%s", name, traceback.format_exc())
-        error = _one_line(f"{type(exc).__name__}: {exc}")
-    return RegionResult(name, slug, "failed", None, out_nb.name, time.perf_counter() - started, error)
-
-
-def render_page(notebook: str, run_dir: str, name: str, slug: str, parameters: dict[str, Any], title: str,
-                cell_timeout: int, footer: str = "", key: str = "") -> RegionResult:
-    """Execute ``notebook`` with ``parameters`` in this worker's warm kernel and convert it to ``<slug>.html`` in
-    the worker (runs in a worker process; a failure is reported in the result, never raised, except an ``OSError``
-    of :data:`OUTPUT_ERRNOS`: the run's folder cannot be written, and the run stops)."""
-    from chanlib.report.html import export_html
-    from chanlib.report.kernels import worker_kernel
-
-    started = time.perf_counter()
-    out_nb = Path(run_dir) / "notebooks" / f"{slug}.ipynb"
-    html_path = Path(run_dir) / f"{slug}.html"
-    try:
-        executed = worker_kernel(Path(notebook).parent).execute(notebook, out_nb, parameters, timeout=cell_timeout)
-        export_html(executed, html_path, title=title, footer=footer)
-    except OSError as exc:
-        if exc.errno in OUTPUT_ERRNOS:
-            raise  # disk full or no permission: every page would fail the same way
-        return _failure(name, slug, out_nb, started, exc)
-    except Exception as exc:  # a worker must report, not crash the run
-        return _failure(name, slug, out_nb, started, exc)
-    return RegionResult(name, slug, "ok", html_path.name, out_nb.name, time.perf_counter() - started, key=key)
-
-
-def render_region(notebook: str, run_dir: str, region: str, slug: str, params_path: str, store_path: str,
-                  cell_timeout: int, title: str | None = None, footer: str = "", key: str = "") -> RegionResult:
-    """Execute the region notebook for ``region`` and convert it to HTML (runs in a worker process).
-
-    The notebook runs in the worker's warm kernel (:mod:`chanlib.report.kernels`): started once per worker, its
-    namespace cleared between regions.
-    """
-    return render_page(notebook, run_dir, region, slug,
-                       {"region": region, "params_path": params_path, "store_path": store_path},
-                       title or f"{region}: channel report", cell_timeout, footer, key)
-
-
-def render_overview(notebook: str, run_dir: str, params_path: str, store_path: str,
-                    cell_timeout: int, title: str = "Overview: all regions", footer: str = "",
-                    key: str = "") -> RegionResult:
-    """Execute the overview notebook (all regions) and convert it to ``overview.html`` (runs in a worker process);
-    a failure is reported in the result, as for a region."""
-    return render_page(notebook, run_dir, OVERVIEW, OVERVIEW, {"params_path": params_path, "store_path": store_path},
-                       title, cell_timeout, footer, key)
-
-
 def _executor(workers: int, scheduler: str | None) -> tuple[Executor, Client | None]:
     if scheduler:
         from distributed import Client
 
         client = Client(scheduler)
         return client.get_executor(pure=False), client
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_exit_with_parent,
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=worker_init,
                                initargs=(os.getpid(),)), None
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: end this worker when the run's process is gone (e.g. killed by a scheduler's timeout);
-    its kernel is killed first and its socket folder removed (:func:`chanlib.report.kernels.abandon_worker_kernel`).
-    Otherwise the orphan would live on, rendering the pages still queued into the killed run's folder, perhaps while
-    ``--resume`` renders them too."""
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        kernels = sys.modules.get("chanlib.report.kernels")  # imported once the worker has rendered a page
-        if kernels is not None:
-            kernels.abandon_worker_kernel()
-        os._exit(1)
-
-    threading.Thread(target=watch, name="chanlib-parent-watch", daemon=True).start()
 
 
 def _rendered(result: RegionResult | None, run_dir: Path) -> bool:
@@ -255,26 +160,26 @@ def _run_params_file(params: Params, run_dir: Path) -> Path:
     return path
 
 
-#: the HTML templates pages are rendered with (not Python, so not in the store's code fingerprint)
-TEMPLATES = Path(__file__).parent / "templates"
+#: the report layer: its modules and HTML templates shape a page, not the store (store.NOT_IN_STORE)
+REPORT_CODE = Path(__file__).parent
 
 
-def _templates_digest() -> bytes:
+def _report_code_digest() -> bytes:
     digest = hashlib.sha256()
-    for path in sorted(p for p in TEMPLATES.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(TEMPLATES).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in sorted(p for p in REPORT_CODE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(REPORT_CODE).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.digest()
 
 
 def page_key(notebook: Path, params: Params, meta: dict, name: str) -> str:
     """What a page depends on: its notebook, the params (not where or how fast the run writes), the store's
-    fingerprint, the page's name and the HTML templates. The same key means the page would come out the same, so it
-    is reused."""
+    fingerprint (the data and the code that shaped it), the page's name and the report layer's code and HTML
+    templates. The same key means the page would come out the same, so it is reused."""
     shaping = params.model_dump(mode="json", exclude={"report": {"out", "workers"}})
     digest = hashlib.sha256()
     for part in (notebook.read_bytes(), json.dumps(shaping, sort_keys=True, default=str).encode(),
                  json.dumps(meta.get("fingerprint"), sort_keys=True, default=str).encode(), name.encode(),
-                 __version__.encode(), _templates_digest()):
+                 __version__.encode(), _report_code_digest()):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:16]
 
@@ -368,7 +273,7 @@ def run_report(params: Params, regions: list[str] | None = None, workers: int | 
 def _output_error(exc: OSError, out: Path) -> str:
     """The one line for a run stopped by ``exc``: the file and the reason, where ``latest`` points, and how to go on.
 
-    >>> import tempfile
+    >>> import errno, tempfile
     >>> out = Path(tempfile.mkdtemp())
     >>> print(_output_error(OSError(errno.ENOSPC, "No space left on device", str(out / "r1" / "East.html")), out))
     /.../r1/East.html: No space left on device; nothing was written; no report run has finished yet

@@ -39,10 +39,6 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_score
-from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from chanlib.analytics.segment.naming import name_segments
@@ -111,6 +107,9 @@ class PartnerSegmenter:
         return list(range(s.k_min, min(s.k_max, n_distinct) + 1))
 
     def _model(self, k: int):
+        from sklearn.cluster import KMeans  # scikit-learn when fitting: reading stored segments needs none of it
+        from sklearn.mixture import GaussianMixture
+
         s = self.settings
         if s.method == "gmm":
             return GaussianMixture(n_components=k, covariance_type="diag", n_init=s.n_init, random_state=s.seed,
@@ -118,6 +117,8 @@ class PartnerSegmenter:
         return KMeans(n_clusters=k, n_init=s.n_init, random_state=s.seed, algorithm="lloyd")
 
     def _fit_k(self, X: np.ndarray, n_distinct: int) -> np.ndarray:
+        from sklearn.metrics import silhouette_score
+
         s = self.settings
         n = len(X)
         ks = self._candidates(n, n_distinct) if X.shape[1] else []
@@ -153,6 +154,9 @@ class PartnerSegmenter:
             return model.predict(X) if s.method == "gmm" else model.labels_
 
     def _refit(self, model, k: int):
+        from sklearn.cluster import KMeans
+        from sklearn.mixture import GaussianMixture
+
         s = self.settings
         if s.method == "gmm":
             return GaussianMixture(n_components=k, covariance_type="diag", n_init=1, random_state=s.seed,
@@ -199,6 +203,8 @@ class PartnerSegmenter:
 
     @staticmethod
     def _embed(X: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        from sklearn.decomposition import PCA
+
         coords = np.zeros((len(X), 2))
         if X.shape[1] >= 1 and len(X) >= 2:
             n_comp = min(2, X.shape[1], len(X))

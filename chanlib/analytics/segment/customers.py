@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 from chanlib.analytics.segment.errors import SegmentInputError
@@ -130,6 +129,8 @@ def score_rfm(values: pd.DataFrame, settings: SegmentSettings | None = None,
 
 
 def _clusters(scores: pd.DataFrame, settings: SegmentSettings) -> tuple[pd.Series, dict[int, str]]:
+    from sklearn.cluster import KMeans  # scikit-learn when clustering: a report reading stored RFM needs none of it
+
     """k-means on the scores; ids by mean score sum (best first); names from the mean scores, unique."""
     X = scores.to_numpy(dtype="float64")
     k = min(settings.rfm_clusters, len(np.unique(X, axis=0)))
