@@ -161,6 +161,22 @@ def test_without_partner_id_partners_are_nan(make_store) -> None:
     assert len(ws) == 1 and ws["active_partners"].isna().all()
 
 
+@pytest.mark.parametrize("partner_ids", [True, False])
+@pytest.mark.parametrize("region", [None, "Long", "Short & <Co>"])
+def test_white_space_and_untapped_from_given_cells_equal_the_computed_ones(make_store, partner_ids: bool,
+                                                                         region: str | None) -> None:
+    """A report computes coverage once and hands it to white_space and untapped: the same frames as reading the
+    store again."""
+    con = make_store(sales=SALES if partner_ids else SALES.drop(columns="partner_id"), market=MARKET)
+    every = planning.coverage(con, min_peers=1)
+    pd.testing.assert_frame_equal(planning.white_space(con, region=region, min_peers=1),
+                                  planning.white_space(None, region=region, cells=every))
+    pd.testing.assert_frame_equal(planning.untapped(con, region=region, min_peers=1),
+                                  planning.untapped(None, region=region, cells=every))
+    with pytest.raises(ValueError, match="lacks benchmark_penetration, channel, headroom, peers"):
+        planning.white_space(con, cells=planning.coverage(con, by="region"))
+
+
 def test_without_market_raises_missing_input(make_store) -> None:
     con = make_store(sales=SALES, market=None)
     for call in (planning.coverage, planning.white_space, planning.untapped):

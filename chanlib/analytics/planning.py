@@ -199,6 +199,19 @@ def _cells(con: duckdb.DuckDBPyConnection, months: int, tolerance_days: int, ben
     return frame, partner_expr == "partner_id"
 
 
+def _given_or_computed(cells: pd.DataFrame | None, data: Tables, months: int, tolerance_days: int,
+                       benchmark_quantile: float, min_peers: int) -> tuple[pd.DataFrame, bool]:
+    """The cells of every region: ``cells`` (a :func:`coverage` frame, whose ``active_partners`` is already NaN
+    without partner ids) or computed from ``data``."""
+    if cells is None:
+        return _cells(as_connection(data), months, tolerance_days, benchmark_quantile, min_peers)
+    missing = {"region", "channel", "status", "served_market", "revenue", "active_partners", "market_size",
+               "benchmark_penetration", "peers", "headroom"} - set(cells.columns)
+    if missing:
+        raise ValueError(f"cells must be a coverage() frame by channel; it lacks {', '.join(sorted(missing))}")
+    return cells, True
+
+
 def coverage(data: Tables, region: str | None = None, by: Literal["channel", "region"] = "channel",
              months: int = 12, tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS,
              partners_per: float = PER_MARKET, benchmark_quantile: float = BENCHMARK_QUANTILE,
@@ -250,7 +263,8 @@ def _log_unmatched(con: duckdb.DuckDBPyConnection, args: dict[str, object]) -> N
 
 def white_space(data: Tables, top_n: int = 10, region: str | None = None, months: int = 12,
                 benchmark_quantile: float = BENCHMARK_QUANTILE,
-                tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS, min_peers: int = MIN_PEERS) -> pd.DataFrame:
+                tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS, min_peers: int = MIN_PEERS,
+                cells: pd.DataFrame | None = None) -> pd.DataFrame:
     """The under-penetrated region x channel cells -- channels a region sells in, below the benchmark of at least
     ``min_peers`` other regions -- ranked by headroom, largest first (see the module docstring).
 
@@ -258,8 +272,11 @@ def white_space(data: Tables, top_n: int = 10, region: str | None = None, months
     regions (peers); ``region`` only filters the rows returned. Columns: rank, region, channel, status
     ('under-penetrated'), served_market (``None``: the whole regional market), revenue, active_partners,
     market_size, penetration, benchmark_penetration, peers (the other regions the benchmark is drawn from), headroom.
+
+    ``cells``: the :func:`coverage` of every region by channel, when the caller has it already (with the same
+    ``months``, ``benchmark_quantile``, ``tolerance_days`` and ``min_peers``); ``data`` is not read then.
     """
-    frame, has_partners = _cells(as_connection(data), months, tolerance_days, benchmark_quantile, min_peers)
+    frame, has_partners = _given_or_computed(cells, data, months, tolerance_days, benchmark_quantile, min_peers)
     frame = frame[frame["status"] == "under-penetrated"]
     if region is not None:
         frame = frame[frame["region"] == region]
@@ -277,15 +294,15 @@ def white_space(data: Tables, top_n: int = 10, region: str | None = None, months
 
 def untapped(data: Tables, region: str | None = None, months: int = 12,
              benchmark_quantile: float = BENCHMARK_QUANTILE, tolerance_days: int = periods.COMPLETE_TOLERANCE_DAYS,
-             min_peers: int = MIN_PEERS) -> pd.DataFrame:
+             min_peers: int = MIN_PEERS, cells: pd.DataFrame | None = None) -> pd.DataFrame:
     """Channels sold in some region but not in this one (per region; see the module docstring).
 
     Columns: region, channel, served_market (``None``: the whole regional market), market_size, peers,
     benchmark_penetration (``NaN`` with fewer than ``min_peers`` peers) and potential = benchmark x market size, the
     revenue the channel would bring at the benchmark (``NaN`` without one). Sorted by region, then potential and
-    market size, largest first.
+    market size, largest first. ``cells``: as for :func:`white_space`.
     """
-    frame, _ = _cells(as_connection(data), months, tolerance_days, benchmark_quantile, min_peers)
+    frame, _ = _given_or_computed(cells, data, months, tolerance_days, benchmark_quantile, min_peers)
     frame = frame[frame["status"] == "untapped"]
     if region is not None:
         frame = frame[frame["region"] == region]

@@ -13,10 +13,11 @@ Examples
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from IPython.display import HTML, Markdown
 from matplotlib.figure import Figure
 
 from chanlib.analytics import definitions
+from chanlib.report.markers import OMITTED_SECTION
 from chanlib.report.narrative import money, percent
 
 if TYPE_CHECKING:
@@ -193,6 +195,37 @@ def figure(fig: Figure, alt: str | None = None) -> Chart:
                  width=round(width * CHART_PPI / 72), height=round(height * CHART_PPI / 72))
 
 
+#: charts drawn in this process, by what they were drawn from (:func:`shared_figure`); a few, as each report of a run
+#: shows the same handful
+_SHARED_CHARTS: dict[str, Chart] = {}
+_SHARED_CHARTS_MAX = 16
+
+
+def shared_figure(draw: Callable[..., Figure], *inputs: pd.DataFrame | Mapping | str | None) -> Chart:
+    """``figure(draw(*inputs))``, drawn once per process for the same inputs: for a chart that every region's report
+    shows alike (e.g. the profiles of segments found across all regions), so that a worker rendering several reports
+    draws it once. The inputs (DataFrames, mappings, strings) are compared by content.
+
+    >>> from chanlib.report import plots
+    >>> frame = pd.DataFrame({"channel": ["web", "shop"], "revenue": [3.0, 1.0], "share": [0.75, 0.25]})
+    >>> shared_figure(plots.channel_mix, frame, "EUR") is shared_figure(plots.channel_mix, frame.copy(), "EUR")
+    True
+    """
+    digest = hashlib.sha256(f"{draw.__module__}.{draw.__qualname__}".encode())
+    for value in inputs:
+        if isinstance(value, pd.DataFrame):
+            digest.update(repr((list(value.columns), list(value.dtypes.astype(str)))).encode())
+            digest.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        else:
+            digest.update(repr(sorted(value.items()) if isinstance(value, Mapping) else value).encode())
+    key = digest.hexdigest()
+    if key not in _SHARED_CHARTS:
+        if len(_SHARED_CHARTS) >= _SHARED_CHARTS_MAX:
+            _SHARED_CHARTS.pop(next(iter(_SHARED_CHARTS)))
+        _SHARED_CHARTS[key] = figure(draw(*inputs))
+    return _SHARED_CHARTS[key]
+
+
 def table(frame: pd.DataFrame, money_columns: Iterable[str] = (), percent_columns: Iterable[str] = (),
           currency: str = "", index: bool = False, labels: Labels | None = None) -> HTML:
     """An HTML table with every cell escaped, money/percent columns formatted, a ``channel`` column shown by its
@@ -217,10 +250,6 @@ def markdown(text: str) -> Markdown:
 def note(text: str) -> Markdown:
     """A one-line note, e.g. why a section is left out."""
     return Markdown(f"*{text}*")
-
-
-#: the only output of a section a short report leaves out; the HTML export drops it with the section's heading
-OMITTED_SECTION = "<!-- chanlib: section left out of a short report -->"
 
 
 def omitted() -> HTML:

@@ -66,6 +66,7 @@ STYLE = {
     "font.size": 10,
     "legend.frameon": False,
     "figure.dpi": 100,
+    "axes.titley": 1.0,
 }
 
 

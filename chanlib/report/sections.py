@@ -28,7 +28,7 @@ from chanlib.config import Params, default_params_path, load_params
 from chanlib.data import store
 from chanlib.errors import DataError, MissingInput
 from chanlib.report import narrative, plots
-from chanlib.report.display import HTML, Labels, figure, markdown, note, omitted, table
+from chanlib.report.display import HTML, Labels, figure, markdown, note, omitted, shared_figure, table
 from chanlib.report.narrative import (
     channel_kpi_sentence,
     esc,
@@ -548,13 +548,23 @@ def fit_matrix(ctx: RegionContext) -> pd.DataFrame:
         tolerance_days=ctx.params.periods.complete_tolerance_days))
 
 
+def coverage_cells(ctx: RegionContext) -> pd.DataFrame:
+    """Coverage and penetration of every region x channel cell against its peers (raises MissingInput): computed
+    once per report, for the planning section's table, white space and untapped channels."""
+    settings, window = ctx.params.planning, ctx.params.periods
+    return shared(ctx, ("coverage",), lambda: planning.coverage(
+        ctx.con, months=window.window_months, tolerance_days=window.complete_tolerance_days,
+        partners_per=settings.partners_per, benchmark_quantile=settings.benchmark_quantile,
+        min_peers=settings.min_peers))
+
+
 def white_space_table(ctx: RegionContext) -> pd.DataFrame:
     """The region's under-penetrated channels ranked by headroom to their peers (raises MissingInput)."""
     settings, window = ctx.params.planning, ctx.params.periods
     return shared(ctx, ("white_space",), lambda: planning.white_space(
         ctx.con, top_n=settings.top_n, region=ctx.region, months=window.window_months,
         benchmark_quantile=settings.benchmark_quantile, tolerance_days=window.complete_tolerance_days,
-        min_peers=settings.min_peers))
+        min_peers=settings.min_peers, cells=coverage_cells(ctx)))
 
 
 def decomposition(ctx: RegionContext, grain: Literal["month", "quarter", "year"],
@@ -612,11 +622,11 @@ def regional_planning(ctx: RegionContext) -> list[Any]:
     months, tolerance, q, min_peers = (window.window_months, window.complete_tolerance_days,
                                        settings.benchmark_quantile, settings.min_peers)
     try:
-        cov = planning.coverage(ctx.con, region=ctx.region, months=months, tolerance_days=tolerance,
-                                partners_per=settings.partners_per, benchmark_quantile=q, min_peers=min_peers)
+        every = coverage_cells(ctx)
+        cov = every[every["region"] == ctx.region].reset_index(drop=True)
         space = white_space_table(ctx)
         absent = planning.untapped(ctx.con, region=ctx.region, months=months, benchmark_quantile=q,
-                                   tolerance_days=tolerance, min_peers=min_peers)
+                                   tolerance_days=tolerance, min_peers=min_peers, cells=every)
     except MissingInput as exc:
         return _left_out("Regional planning", exc)
     out: list[Any] = [_window(ctx.windows.months)]
@@ -718,7 +728,7 @@ def segments(ctx: RegionContext) -> list[Any]:
                       markdown(narrative.profile_intro(profiles)),
                       table(narrative.profile_table(profiles, ctx.margin_from_profit),
                             money_columns=profile_money, percent_columns=profile_percent, currency=ctx.currency),
-                      figure(plots.segment_profile(store.read_result(ctx.con, "segment_deviations"), names)),
+                      shared_figure(plots.segment_profile, store.read_result(ctx.con, "segment_deviations"), names),
                       figure(plots.segment_map(seg, ctx.region))]
     for what, table_name in (("partners", "abc_xyz_partners"), ("products", "abc_xyz_products")):
         if store.has_result(ctx.con, table_name):
