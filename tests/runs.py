@@ -2,6 +2,7 @@
 /proc shows them (Linux only)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -61,3 +62,8 @@ def alive(process: tuple[int, str]) -> bool:
     """Whether the process (pid, start time) still runs (a zombie does not)."""
     fields = proc_stat(process[0])
     return fields is not None and fields[19] == process[1] and fields[0] != "Z"
+
+
+def imported_modules() -> list[str]:
+    """The modules this process has imported (for a worker process to report; this module imports nothing heavy)."""
+    return sorted(name for name, module in sys.modules.items() if module is not None)

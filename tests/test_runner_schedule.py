@@ -260,6 +260,40 @@ def test_warm_kernel_forgets_between_notebooks_and_replaces_a_dead_kernel(tmp_pa
         assert "six\nFalse False False\n" in after and time.perf_counter() - started < 30, after
 
 
+# -- what a worker and a kernel load ----------------------------------------------------------------------------------
+
+def test_a_report_worker_renders_a_page_without_the_data_libraries(make_store, tmp_path: Path) -> None:
+    """The data work happens in the kernel: a worker process that rendered a page (papermill, nbconvert) has not
+    loaded pandas, matplotlib or scikit-learn, nor the optional modules it skips (``render.UNUSED_IMPORTS``)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from chanlib.report.render import UNUSED_IMPORTS, render_region, worker_init
+
+    make_store(tmp_path, sales=sales()).close()
+    notebook = write_notebook(tmp_path / "tiny.ipynb")
+    (tmp_path / "run" / "notebooks").mkdir(parents=True)
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=worker_init,
+                             initargs=(os.getpid(),)) as pool:
+        result = pool.submit(render_region, str(notebook), str(tmp_path / "run"), "East", "East",
+                             str(tmp_path / "p.yaml"), str(tmp_path / "store.duckdb"), 60).result()
+        loaded = set(pool.submit(runs.imported_modules).result())
+    assert result.status == "ok", result.error
+    assert "East: 24 rows" in (tmp_path / "run" / "East.html").read_text(encoding="utf-8")
+    assert {"papermill", "nbconvert", "nbformat"} <= loaded
+    assert not loaded & {"pandas", "matplotlib", "sklearn", "scipy", "duckdb", *UNUSED_IMPORTS}
+
+
+def test_the_report_notebook_imports_no_fitting_library() -> None:
+    """A region report reads fitted results from the store: importing what its cells import loads neither
+    scikit-learn nor statsmodels' models (a second or more at every kernel start; seaborn only asks statsmodels for
+    its version)."""
+    code = ("import sys\nimport chanlib.report.sections, chanlib.report.summary\n"
+            "print(sorted(m for m in ('sklearn', 'statsmodels.api', 'statsmodels.tsa') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 # -- command-line runs in the background: the lock ---------------------------------------------------------------------
 
 def _runs(out: Path) -> list[Path]:

@@ -22,12 +22,13 @@ log = logging.getLogger(__name__)
 
 #: an OSError with one of these means the run's output cannot be written: the run stops (not one page fails)
 OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
-#: modules a worker never needs and whose import costs a second: ``jsonschema`` (imported by ``nbformat``) loads
-#: ``rfc3987_syntax`` when it is installed (jupyterlab's dependencies install it) to check IRIs, compiling a grammar at
-#: import (python-jsonschema/jsonschema#1428); notebooks are never checked against an IRI format. Marked missing in
-#: ``sys.modules`` by :func:`worker_init`, so ``jsonschema`` goes without that one format, as it does when the package
-#: is absent.
-UNUSED_IMPORTS = ("rfc3987_syntax",)
+#: optional modules a worker never uses and whose import costs it 1.4 s: ``jsonschema`` (imported by ``nbformat``)
+#: loads ``rfc3987_syntax`` when it is installed (jupyterlab's dependencies install it) to check IRIs, compiling a
+#: grammar at import (1.2 s, python-jsonschema/jsonschema#1428), and no notebook is checked against an IRI format;
+#: ``papermill.iorw`` loads ``pyarrow.fs`` (with pyarrow and numpy) for ``hdfs://`` notebook paths, which a report run
+#: never uses. :func:`worker_init` marks them missing in ``sys.modules``, so both libraries go on without them, as
+#: when the packages are not installed (each import is guarded by ``except ImportError``).
+UNUSED_IMPORTS = ("rfc3987_syntax", "pyarrow.fs")
 #: the overview of all regions: its page's name in a run
 OVERVIEW = "overview"
 
