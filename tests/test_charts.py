@@ -433,15 +433,17 @@ class _ImageTags(HTMLParser):
 # -- the header: as-of date and windows ------------------------------------------------------------------------------
 
 
-def test_title_states_the_as_of_date_and_every_window(region_store) -> None:
+def test_title_states_the_as_of_date_and_about_the_data_every_window(region_store) -> None:
+    """The title is short (the summary follows it); the windows table is in "About the data", linked from it."""
     params, path = region_store
     ctx = sections.open_region("A", params, path)
     try:
-        title = text_of(sections.title(ctx))
+        title, about = text_of(sections.title(ctx)), text_of(sections.about(ctx))
         headline, mix, kpis = (text_of(getattr(sections, n)(ctx)) for n in ("headline", "mix", "channel_kpis"))
     finally:
         ctx.con.close()
     assert "**As of 2025-03-09**" in title and "within 3 days of its end" in title
+    assert "[About the data](#About-the-data)" in title and "| Channel KPIs |" not in title
     trailing = "the 12 months 2024-03-10 to 2025-03-09"
     for row in (f"| Headline, channel mix | {trailing}, against the same months a year earlier |",
                 "| Monthly revenue by channel | every month with sales; March 2025 is partial (sales to the 9th) and "
@@ -449,7 +451,7 @@ def test_title_states_the_as_of_date_and_every_window(region_store) -> None:
                 "| Channel KPIs | 2024 Q4, the latest complete quarter, against 2024 Q3 |",
                 "| Product fit, regional planning | the 12 complete months March 2024 to February 2025 |",
                 "| Period evaluation | 2024 Q4, the latest complete quarter, against 2024 Q3 |"):
-        assert row in title
+        assert row in about
     assert headline.startswith(f"*Window: {trailing}, against the same months a year earlier.*")
     assert mix.startswith(f"*Window: {trailing}.*")
     assert kpis.startswith("*Window: 2024 Q4, the latest complete quarter, against 2024 Q3.*")

@@ -75,6 +75,13 @@ def test_report_writes_index_and_every_region(demo_run, demo_dir):
         assert len(re.findall(r'<img[^>]+src="data:image/svg\+xml;base64,', html)) >= 2  # both charts embedded
         assert "No description has been provided" not in html  # every image has its own alt text
         assert "EUR" in html
+        # what matters first: the title, one as-of paragraph, then the summary's two lists; the windows table and
+        # the contents come after them
+        body = html[html.index(f"{r['region']}: channel report</h1>"):]
+        first = {mark: body.index(mark) for mark in ("What matters now", "Recommended adjustments", "<table",
+                                                     'class="chanlib-toc"', 'id="About-the-data"')}
+        assert first["What matters now"] < first["Recommended adjustments"] < first["<table"], first
+        assert first["Recommended adjustments"] < first['class="chanlib-toc"'] < first['id="About-the-data"']
 
 
 def test_run_has_a_definitions_page_that_every_report_links(demo_run):

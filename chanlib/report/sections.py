@@ -197,7 +197,17 @@ def open_region(region: str, params_path: str | Path | None = None,
 
 
 def title(ctx: RegionContext) -> list[Any]:
-    """The report's title, the one as-of date and the window of every section."""
+    """The report's title and the one as-of date; the summary comes right after it, the window of every section in
+    "About the data" at the end (:func:`windows_table`), as each section states its own."""
+    return [markdown(f"# {esc(ctx.region)}: channel report\n\n"
+                     + narrative.as_of_sentence(ctx.params.name, ctx.windows.as_of, ctx.currency,
+                                                ctx.params.periods.complete_tolerance_days)
+                     + " Each section states its window (all of them: [About the data](#About-the-data)). "
+                     + narrative.definitions_link())]
+
+
+def windows_table(ctx: RegionContext) -> list[Any]:
+    """The window of every section, as a table."""
     w = ctx.windows
     monthly_window = "every month with sales"
     if w.partial_month is not None:
@@ -215,12 +225,7 @@ def title(ctx: RegionContext) -> list[Any]:
         rows.append(("Partners", partners_window))
     if ctx.params.alerts.enabled:
         rows.insert(0, ("Early warnings", _alerts_window(ctx)))
-    return [markdown(f"# {esc(ctx.region)}: channel report\n\n"
-                     + narrative.as_of_sentence(ctx.params.name, w.as_of, ctx.currency,
-                                                ctx.params.periods.complete_tolerance_days)
-                     + "\n\n" + narrative.windows_table(rows)
-                     + "\n\n" + narrative.definitions_link())]
-
+    return [markdown(narrative.windows_table(rows))]
 
 
 #: the alert columns the Early warnings table shows, and their headers (each rule's response is listed once below)
@@ -429,17 +434,19 @@ def mix(ctx: RegionContext) -> list[Any]:
 
 
 def about(ctx: RegionContext) -> list[Any]:
-    """Where the numbers come from: inputs and the data-quality summary of the store build, with a line per input
-    that ingest repaired and read on (a byte-order mark, a totals row, Excel date cells)."""
+    """Where the numbers come from: the window of every section (:func:`windows_table`), then the inputs and the
+    data-quality summary of the store build, with a line per input that ingest repaired and read on (a byte-order
+    mark, a totals row, Excel date cells)."""
+    out = windows_table(ctx)
     records = ctx.meta.get("quality", [])
     quality = pd.DataFrame(records)
     if quality.empty:
-        return [note("The store records no data-quality summary.")]
+        return out + [note("The store records no data-quality summary.")]
     quality["file"] = quality["file"].map(lambda f: Path(f).name)
     shown = quality[["table", "file", "rows_read", "rows_kept", "rows_rejected", "reason", "count"]]
-    return [markdown("Rows set aside at ingest are listed by reason; they are kept in the rejects folder next to "
-                     "the store, never silently dropped."),
-            table(shown), *(markdown(line) for line in narrative.repairs_lines(records))]
+    return out + [markdown("Rows set aside at ingest are listed by reason; they are kept in the rejects folder next "
+                           "to the store, never silently dropped."),
+                  table(shown), *(markdown(line) for line in narrative.repairs_lines(records))]
 
 
 #: KPIs of the channel KPI table, in order; labels, units and formats from :mod:`chanlib.analytics.definitions`
