@@ -111,3 +111,24 @@ def test_forecast_with_a_client_keeps_order_and_values(dask_cluster) -> None:
     for name, frame in local.frames().items():
         pd.testing.assert_frame_equal(remote.frames()[name], frame, check_exact=True, obj=name)
 
+
+
+def test_report_pages_render_on_the_cluster(dask_cluster, tmp_path: Path) -> None:
+    """``chanlib report --scheduler``: every page is executed and converted on the cluster's workers (each keeps a
+    warm kernel), and the pages read the same store as a local run."""
+    import runs
+
+    from chanlib.report.runner import run_report
+
+    params_file = _params(tmp_path, _sales(), "forecast: {enabled: false}\n"
+                          "report: {notebook: tiny.ipynb, out: reports, min_region_share: 0.01}\n")
+    params_file.write_text(params_file.read_text(encoding="utf-8").replace(FORECAST, ""), encoding="utf-8")
+    runs.write_notebook(tmp_path / "tiny.ipynb")
+    runs.write_notebook(tmp_path / "overview.ipynb")
+    summary = run_report(load_params(params_file), scheduler=dask_cluster.scheduler_address)
+    assert [r.status for r in summary.results] == ["ok", "ok"] and summary.overview is not None
+    assert summary.overview.status == "ok"
+    sales = _sales()
+    for region in ("North", "South"):
+        rows = int((sales["region"] == region).sum())
+        assert f"{region}: {rows} rows" in (summary.run_dir / f"{region}.html").read_text(encoding="utf-8")
