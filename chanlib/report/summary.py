@@ -182,7 +182,26 @@ def top_alert(ctx: RegionContext) -> Item | None:
             impact = min(abs(float(row["value"]) - b) for b in bounds)
     state = "new" if row["state"] == "new" else "continuing"
     entity = f" on {esc(row['entity'])}" if pd.notna(row.get("entity")) and str(row.get("entity")) else ""
-    return Item(f"Top alert ({state}, {esc(row['severity'])}){entity}: {esc(row['evidence'])}", impact, "alerts")
+    return Item(f"Top alert ({state}, {esc(row['severity'])}){entity}: {esc(brief(str(row['evidence'])))}", impact,
+                "alerts")
+
+
+#: the longest evidence an item of the summary quotes; the section it links to gives all of it
+BRIEF_CHARS = 160
+
+
+def brief(text: str, limit: int = BRIEF_CHARS) -> str:
+    """``text`` cut at a word before ``limit`` characters, with an ellipsis (a summary item stays a line or two).
+
+    >>> brief("Revenue below 95% of target 3 months running: March 72%, April 70%, May 72%.", 40)
+    'Revenue below 95% of target 3 months…'
+    >>> brief("Short.")
+    'Short.'
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "…"
 
 
 def grow_category(ctx: RegionContext) -> Item | None:

@@ -228,7 +228,7 @@ def target_missed(con: duckdb.DuckDBPyConnection, ctx: AlertContext) -> RuleResu
     for r in runs.itertuples(index=False):
         part = frame[(frame["region"] == r.region) & (frame["channel"] == r.channel) & (frame["period"] >= r.since)]
         shown = ", ".join(f"{periods.label(p, grain)} {pct(a)}" for p, a in zip(part["period"], part["attainment"]))
-        text = (f"Revenue missed {pct(s.target_attainment)} of target {r.run} {grain}s running: {shown}; in "
+        text = (f"Revenue below {pct(s.target_attainment)} of target {r.run} {grain}s running: {shown}; in "
                 f"{periods.label(r.period, grain)} {ctx.money(r.revenue)} against a target of {ctx.money(r.target)}.")
         rows.append({"rule": "target_missed", "region": r.region, "channel": r.channel,
                      "metric": "target_attainment", "value": r.attainment, "threshold": s.target_attainment,
