@@ -9,6 +9,8 @@ Measured in one run, on a store that is already built (building it is not timed)
   ``jupyter nbconvert --to html --no-input`` -- what a competent papermill user runs, one region after another
   (the papermill CLI has no parallel mode; each call starts its own kernel);
 * ``speedup`` = naive_seconds / seconds;
+* ``naive_parallel_seconds``: the same papermill-then-nbconvert chain per region, ``cores`` regions at a time
+  (``xargs -P``), the strongest simple form of that loop; ``speedup_vs_parallel`` = naive_parallel_seconds / seconds;
 * ``cpu_seconds`` / ``naive_cpu_seconds``: the CPU time (user + system) of each side's processes (runner, workers,
   kernels; papermill, nbconvert, kernels), which a busy machine inflates less than wall time;
 * ``rss_mb`` / ``naive_rss_mb``: the peak memory of each side, the resident sets of all its processes summed
@@ -17,7 +19,8 @@ Measured in one run, on a store that is already built (building it is not timed)
 Prints one line::
 
     report regions=12 seconds=<s> naive_seconds=<s> speedup=<x> marginal_per_region=<s> rerun_seconds=<s>
-           cpu_seconds=<s> naive_cpu_seconds=<s> rss_mb=<m> naive_rss_mb=<m> workers=<n> cores=<n>   (one line)
+           cpu_seconds=<s> naive_cpu_seconds=<s> rss_mb=<m> naive_rss_mb=<m> naive_parallel_seconds=<s>
+           speedup_vs_parallel=<x> workers=<n> cores=<n>   (one line)
 
 Goals (issue #12): speedup >= 8, marginal cost per extra region <= 1.5 s, unchanged rerun <= 3 s.
 
@@ -103,6 +106,7 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true", help="skip the (slow) papermill loop")
     args = parser.parse_args()
     chanlib = str(BIN / "chanlib")
+    cores = os.cpu_count() or 1
     params = args.demo / "params.yaml"
     if not params.exists():
         subprocess.run([chanlib, "demo", "--size", "medium", "--seed", str(args.seed), "--out", str(args.demo), "-q"],
@@ -123,7 +127,9 @@ def main() -> None:
                    "--regions", ",".join(regions[:2])])
         marginal = (cold - two) / (len(regions) - 2)
         theirs = Side(seconds=float("nan"), cpu_seconds=float("nan"), rss_mb=float("nan"))
+        theirs_parallel = Side(seconds=float("nan"))
         if not args.skip_naive:
+            theirs_parallel = Side()
             loop = out / "naive"
             loop.mkdir()
             theirs = Side()
@@ -133,14 +139,22 @@ def main() -> None:
                      "-p", "params_path", str(params.resolve()), "-p", "store_path", str(store.resolve()),
                      "--cwd", str(NOTEBOOK.parent)], theirs)
                 run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb)], theirs)
+            parallel = out / "parallel"
+            parallel.mkdir()
+            one_region = (f'"{BIN / "papermill"}" "{NOTEBOOK}" "{parallel}/$1.ipynb" -p region "$1" '
+                          f'-p params_path "{params.resolve()}" -p store_path "{store.resolve()}" '
+                          f'--cwd "{NOTEBOOK.parent}" && "{BIN / "jupyter"}" nbconvert --to html --no-input '
+                          f'"{parallel}/$1.ipynb"')
+            run(["bash", "-c", f"printf '%s\\n' \"$@\" | xargs -d '\\n' -P {cores} -n 1 bash -c '{one_region}' _",
+                 "_", *regions], theirs_parallel)
         naive = theirs.seconds
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    cores = os.cpu_count() or 1
     print(f"report regions={len(regions)} seconds={cold:.1f} naive_seconds={naive:.1f} speedup={naive / cold:.1f} "
           f"marginal_per_region={marginal:.2f} rerun_seconds={rerun:.2f} cpu_seconds={ours.cpu_seconds:.1f} "
           f"naive_cpu_seconds={theirs.cpu_seconds:.1f} rss_mb={ours.rss_mb:.0f} naive_rss_mb={theirs.rss_mb:.0f} "
-          f"workers={cores} cores={cores}")
+          f"naive_parallel_seconds={theirs_parallel.seconds:.1f} "
+          f"speedup_vs_parallel={theirs_parallel.seconds / cold:.1f} workers={cores} cores={cores}")
 
 
 if __name__ == "__main__":
