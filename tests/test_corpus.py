@@ -215,7 +215,7 @@ def test_repairs_on_the_index_and_in_the_notebook(corpus, name):
     assert "<b>Period" not in page
 
     ctx = sections.RegionContext(region="R", params=params, con=duckdb.connect(), meta=meta)
-    texts = [getattr(out, "data", "") for out in sections.about(ctx)]
+    texts = [getattr(out, "data", "") for out in sections.data_quality(ctx)]  # (About the data: after the windows)
     notes = [t for t in texts if t.startswith("Repaired in ")]
     assert len(notes) == 2 and notes[0].startswith("Repaired in **sales**, and read on: ")
     assert case.fragment in html.unescape(notes[0]).replace("\\", "")

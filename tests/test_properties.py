@@ -58,7 +58,8 @@ def sales_tables(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
     more channel in the channels table that never sells; sometimes a selling channel is missing from it), 1-4
     partners (who may sell in several channels), 1-3 products in 1-2 categories and 1-15 months. Amounts are whole
     cents; some lines are negative (returns, ``validation.allow_returns``); sometimes every amount is 0.
-    Lines of one order share region, channel, partner and date, so orders add up over everything but products."""
+    Lines of one order share region, channel, partner and date, so orders add up over everything but products and
+    their categories."""
     n_regions, n_channels = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     n_partners, n_products, n_months = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 15))
     cents = st.one_of(st.integers(0, 300_000), st.integers(-100_000, -1))
@@ -95,6 +96,8 @@ PERIODS = [None, "month", "quarter", "year"]
 COARSER = {"month": "quarter", "quarter": "year", "year": None}
 ADDITIVE = ["revenue", "units", "gross_margin"]  # and orders, except across products (an order has many products)
 DISTINCT = ["active_partners", "orders"]  # distinct counts: a partner sells in several cells, an order has products
+#: dimensions of the products an order line sells: one order can span several of their values (products, categories)
+PRODUCT_DIMS = {"product", "category"}
 
 
 def _parents(by: list[str], period: str | None) -> list[tuple[list[str], str | None]]:
@@ -138,9 +141,10 @@ def _aligned(parent: pd.DataFrame, rolled: pd.DataFrame, keys: list[str]) -> pd.
 @given(tables=sales_tables(), grouping=st.sampled_from(GROUPINGS), period=st.sampled_from(PERIODS))
 def test_kpis_add_up_and_shares_sum_to_one(tables: dict[str, pd.DataFrame], grouping: list[str],
                                            period: str | None) -> None:
-    """Revenue, units, gross margin (and orders, except over products) of a KPI table add up to the table one
-    level coarser (each dimension left out in turn, and the next coarser period), within REL; orders and active
-    partners, being distinct counts, lie between the largest part and the sum of the parts; no KPI is infinite.
+    """Revenue, units, gross margin (and orders, except over products or categories) of a KPI table add up to the
+    table one level coarser (each dimension left out in turn, and the next coarser period), within REL; orders and
+    active partners, being distinct counts, lie between the largest part and the sum of the parts; no KPI is
+    infinite.
     Its shares of the parent add up to one (:func:`_assert_shares`)."""
     con = as_connection(tables)
     child = kpi.kpi_table(con, grouping, period).frame
@@ -149,7 +153,8 @@ def test_kpis_add_up_and_shares_sum_to_one(tables: dict[str, pd.DataFrame], grou
     for parent_by, parent_period in _parents(grouping, period):
         parent = kpi.kpi_table(con, parent_by, parent_period).frame
         keys = _key_columns(parent_by) + (["period"] if parent_period else [])
-        additive = ADDITIVE + ([] if "product" in grouping and "product" not in parent_by else ["orders"])
+        across_products = any(d in PRODUCT_DIMS and d not in parent_by for d in grouping)
+        additive = ADDITIVE + ([] if across_products else ["orders"])
         counted = list(dict.fromkeys(additive + DISTINCT))
         sums = _aligned(parent, _roll_up(child, period, parent_by, parent_period, counted, "sum"), keys)
         absolute = _aligned(parent, _roll_up(child.assign(**{c: child[c].abs() for c in additive}), period,

@@ -434,19 +434,23 @@ def mix(ctx: RegionContext) -> list[Any]:
 
 
 def about(ctx: RegionContext) -> list[Any]:
-    """Where the numbers come from: the window of every section (:func:`windows_table`), then the inputs and the
-    data-quality summary of the store build, with a line per input that ingest repaired and read on (a byte-order
-    mark, a totals row, Excel date cells)."""
-    out = windows_table(ctx)
+    """Where the numbers come from: the window of every section (:func:`windows_table`), then the data quality of
+    the inputs (:func:`data_quality`)."""
+    return windows_table(ctx) + data_quality(ctx)
+
+
+def data_quality(ctx: RegionContext) -> list[Any]:
+    """The inputs and the data-quality summary of the store build, with a line per input that ingest repaired and
+    read on (a byte-order mark, a totals row, Excel date cells)."""
     records = ctx.meta.get("quality", [])
     quality = pd.DataFrame(records)
     if quality.empty:
-        return out + [note("The store records no data-quality summary.")]
+        return [note("The store records no data-quality summary.")]
     quality["file"] = quality["file"].map(lambda f: Path(f).name)
     shown = quality[["table", "file", "rows_read", "rows_kept", "rows_rejected", "reason", "count"]]
-    return out + [markdown("Rows set aside at ingest are listed by reason; they are kept in the rejects folder next "
-                           "to the store, never silently dropped."),
-                  table(shown), *(markdown(line) for line in narrative.repairs_lines(records))]
+    return [markdown("Rows set aside at ingest are listed by reason; they are kept in the rejects folder next to "
+                     "the store, never silently dropped."),
+            table(shown), *(markdown(line) for line in narrative.repairs_lines(records))]
 
 
 #: KPIs of the channel KPI table, in order; labels, units and formats from :mod:`chanlib.analytics.definitions`
