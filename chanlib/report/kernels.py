@@ -4,7 +4,8 @@ A papermill loop pays a kernel start and the imports of pandas, matplotlib and c
 region. A :class:`WarmKernel` pays them once per worker: before each notebook it clears the kernel's namespace
 (``%reset -f``, every figure closed), so a region sees nothing of the one before, while the imported modules stay
 loaded. Execution still goes through papermill (parameter injection, output capture, its error cells), with the
-kernel manager handed to papermill's nbclient engine, which then leaves the kernel running.
+kernel manager and its client (connected once, when the kernel started) handed to papermill's nbclient engine, which
+then leaves both running.
 
 Rules (papermill #239, #511): a cell error is never retried (it is the notebook's answer); a kernel that fails to
 start is retried once; a kernel that died while running a notebook fails that notebook and is started afresh for
