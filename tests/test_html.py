@@ -288,9 +288,11 @@ def test_an_image_without_alt_text_gets_the_stock_one_and_others_keep_theirs(tmp
     pixel = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
     nb = new_notebook(cells=[new_markdown_cell(f'<img src="{pixel}">\n\n<IMG ALT="a logo" src="{pixel}">\n\n'
                                                f'<img\nsrc="{pixel}" alt="">')])
+    nb.cells.append(new_markdown_cell(f'<svg width="4" height="4"><image href="{pixel}" width="4" height="4"/></svg>'))
     text = export_html(nb, tmp_path / "out.html", title="t").read_text(encoding="utf-8")
     assert text.count("No description has been provided for this image") == 1
     assert 'alt="a logo"' in text and 'alt=""' in text
+    assert re.search(r'<image [^>]*href="data:image/gif', text)  # an inline SVG's <image> is not an <img>
 
 
 def test_template_ships_with_the_package() -> None:

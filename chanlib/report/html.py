@@ -135,8 +135,8 @@ class _ReportExporter(HTMLExporter):
         return _IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT}"', body), resources
 
 
-#: an ``<img`` start tag with no ``alt`` attribute
-_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt\s*=)", re.IGNORECASE)
+#: an ``<img>`` start tag with no ``alt`` attribute (not ``<image>``, e.g. of an inline SVG)
+_IMG_WITHOUT_ALT = re.compile(r"<img(?=[\s/>])(?![^>]*\salt\s*=)", re.IGNORECASE)
 #: the alt text nbconvert gives an image without one
 NO_ALT = "No description has been provided for this image"
 
