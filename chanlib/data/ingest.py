@@ -321,8 +321,6 @@ def _read_excel(path: Path, name: str, source: TableSource) -> tuple[pd.DataFram
     """An Excel sheet as text cells. A real date cell is a date whatever ``date_format`` says: it is written in
     that format (ISO 8601 without one), so it parses like the text dates of a CSV export; returns the frame and
     the number of date cells per column."""
-    import datetime as dt
-
     try:
         book = pd.ExcelFile(path)
     except Exception as exc:  # openpyxl/xlrd raise their own types (BadZipFile, InvalidFileException, KeyError, ...)
@@ -388,6 +386,7 @@ class _Column:
     source_sql: str  # raw value
     parsed_sql: str  # typed value
     type: str
+    derived: bool = False  # computed by a ``derive`` expression, not read from a source column
 
 
 def _map_columns(spec: TableSpec, source: TableSource, source_types: dict[str, str]) -> list[_Column]:
@@ -397,7 +396,7 @@ def _map_columns(spec: TableSpec, source: TableSource, source_types: dict[str, s
         if column in source.derive:
             expr = f"({source.derive[column]})"
             mapped.append(_Column(column, f"derived {column}", expr,
-                                  _parse_expr(expr, "VARCHAR", kind, source.date_format), kind))
+                                  _parse_expr(expr, "VARCHAR", kind, source.date_format), kind, derived=True))
             continue
         src = source.columns.get(column, column)
         if src not in source_types:
@@ -428,12 +427,11 @@ def _check_whole_columns(con: duckdb.DuckDBPyConnection, raw: str, name: str, so
     """Fatal when a column has values but none of them can be read as its type (or a derive expression fails),
     and when a number column holds formatted numbers (``1,234.56``, ``$12``) in any row."""
     for col in columns:
-        if col.type == "str" and not col.label.startswith("derived "):
+        if col.type == "str" and not col.derived:
             continue
         formatted = "0"
-        if col.type == "float" and not col.label.startswith("derived "):
-            formatted = (f"count(*) FILTER (WHERE {col.source_sql} IS NOT NULL AND {col.parsed_sql} IS NULL AND "
-                         f"regexp_matches(CAST({col.source_sql} AS VARCHAR), {_lit(FORMATTED_NUMBER)}))")
+        if col.type == "float" and not col.derived:
+            formatted = f"count(*) FILTER (WHERE {_formatted_sql(col)})"
         try:
             parsed, present, styled = con.execute(
                 f"SELECT count({col.parsed_sql}), count({col.source_sql}), {formatted} FROM {raw}").fetchall()[0]
@@ -464,11 +462,16 @@ EXCEL_EPOCH = "1899-12-30"
 DAY_MONTH = r"^\s*([0-9]{1,2})([/.-])([0-9]{1,2})[/.-]([0-9]{2}|[0-9]{4})\s*$"
 
 
+def _formatted_sql(col: _Column) -> str:
+    """The condition of a row whose value of ``col`` is a formatted number (:data:`FORMATTED_NUMBER`)."""
+    return (f"{col.source_sql} IS NOT NULL AND {col.parsed_sql} IS NULL AND "
+            f"regexp_matches(CAST({col.source_sql} AS VARCHAR), {_lit(FORMATTED_NUMBER)})")
+
+
 def _formatted_numbers(con: duckdb.DuckDBPyConnection, raw: str, source: TableSource, col: _Column) -> None:
     """Fatal when a number column holds formatted numbers (thousands separators, currency symbols): naming the
     file, the column, an example and its rows."""
-    bad = (f"{col.source_sql} IS NOT NULL AND {col.parsed_sql} IS NULL AND "
-           f"regexp_matches(CAST({col.source_sql} AS VARCHAR), {_lit(FORMATTED_NUMBER)})")
+    bad = _formatted_sql(col)
     rows = con.execute(f"SELECT {ROW}, CAST({col.source_sql} AS VARCHAR) FROM {raw} WHERE {bad} ORDER BY {ROW} "
                        "LIMIT 5").fetchall()
     if rows:
@@ -516,8 +519,8 @@ def _drop_totals_row(con: duckdb.DuckDBPyConnection, raw: str, spec: TableSpec, 
     empty or a label such as ``Total`` / ``Grand total`` (and at least one of them mapped), and every number in it
     must equal the sum of its column over all the other rows (to a cent), the table's amount included.
     """
-    keys = [c for c in columns if c.type != "float" and not c.label.startswith("derived ")]
-    numbers = [c for c in columns if c.type == "float" and not c.label.startswith("derived ")]
+    keys = [c for c in columns if c.type != "float" and not c.derived]
+    numbers = [c for c in columns if c.type == "float" and not c.derived]
     amounts = [c for c in numbers if c.name in spec.amount_columns or c.name == "profit"]
     if rows < 3 or not keys or not amounts:
         return None
