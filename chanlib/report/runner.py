@@ -175,13 +175,26 @@ def page_key(notebook: Path, params: Params, meta: dict, name: str) -> str:
     """What a page depends on: its notebook, the params (not where or how fast the run writes), the store's
     fingerprint (the data and the code that shaped it), the page's name and the report layer's code and HTML
     templates. The same key means the page would come out the same, so it is reused."""
+    return page_keys({name: notebook}, params, meta)[name]
+
+
+def page_keys(notebooks: dict[str, Path], params: Params, meta: dict) -> dict[str, str]:
+    """:func:`page_key` of every page (name -> its notebook), reading what the pages share (the report layer's
+    code, the params, the fingerprint) once."""
     shaping = params.model_dump(mode="json", exclude={"report": {"out", "workers"}})
-    digest = hashlib.sha256()
-    for part in (notebook.read_bytes(), json.dumps(shaping, sort_keys=True, default=str).encode(),
-                 json.dumps(meta.get("fingerprint"), sort_keys=True, default=str).encode(), name.encode(),
-                 __version__.encode(), _report_code_digest()):
-        digest.update(hashlib.sha256(part).digest())
-    return digest.hexdigest()[:16]
+    shared = [hashlib.sha256(part).digest() for part in (
+        json.dumps(shaping, sort_keys=True, default=str).encode(),
+        json.dumps(meta.get("fingerprint"), sort_keys=True, default=str).encode(), __version__.encode(),
+        _report_code_digest())]
+    notebook_digests = {path: hashlib.sha256(path.read_bytes()).digest() for path in set(notebooks.values())}
+    keys = {}
+    for name, path in notebooks.items():
+        digest = hashlib.sha256()
+        for part in (notebook_digests[path], shared[0], shared[1], hashlib.sha256(name.encode()).digest(),
+                     *shared[2:]):
+            digest.update(part)
+        keys[name] = digest.hexdigest()[:16]
+    return keys
 
 
 def _read_manifest(run_dir: Path) -> dict[str, Any]:
@@ -352,7 +365,7 @@ def _run_locked(params: Params, notebook: Path, regions: list[str] | None, worke
     pages = {r: (notebook, slugs[r]) for r in chosen}
     if overview_nb.exists():
         pages[OVERVIEW] = (overview_nb, OVERVIEW)
-    keys = {name: page_key(nb, params, meta, name) for name, (nb, _) in pages.items()}
+    keys = page_keys({name: nb for name, (nb, _) in pages.items()}, params, meta)
 
     results: dict[str, RegionResult] = {}
     for name in pages:
