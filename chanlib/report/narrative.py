@@ -1227,9 +1227,16 @@ def repairs_lines(quality: list[dict]) -> list[str]:
     ...     print(line)
     Repaired in **sales**, and read on: 12 date cells of column &#x27;&lt;Order Date&gt;&#x27; read.
     """
+    return [f"Repaired in **{esc(table)}**, and read on: {esc_text(text)}."
+            for table, text in table_repairs(quality).items()]
+
+
+def table_repairs(quality: list[dict]) -> dict[str, str]:
+    """Input table -> what ingest repaired in it (raw text, to be escaped where it is shown), for the tables with a
+    repair, from the data-quality records (one per table and reason, each carrying the table's ``repairs``)."""
     repairs: dict[str, str] = {}
     for record in quality:
         text = record.get("repairs")
         if isinstance(text, str) and text.strip():
             repairs.setdefault(str(record.get("table")), text.strip())
-    return [f"Repaired in **{esc(table)}**, and read on: {esc_text(text)}." for table, text in repairs.items()]
+    return repairs

@@ -60,7 +60,7 @@ from chanlib.data import ingest, store
 from chanlib.errors import ChanlibError, DataError
 from chanlib.io import atomic_path, exclusive, point_symlink, write_text
 from chanlib.report import quality
-from chanlib.report.narrative import DEFINITIONS_PAGE, growth_reason, money, number, percent
+from chanlib.report.narrative import DEFINITIONS_PAGE, growth_reason, money, number, percent, table_repairs
 from chanlib.report.render import (
     OVERVIEW,
     RegionResult,
@@ -579,7 +579,7 @@ def render_index(params: Params, results: list[RegionResult], headline, meta: di
         failed=sum(r["status"] != "ok" for r in rows + others), created=time.strftime("%Y-%m-%d %H:%M"),
         other=other, n_reports=len(rows) + len(others),
         min_region_share=percent(params.report.min_region_share, signed=False),
-        quality=meta.get("quality", []), definitions=DEFINITIONS_PAGE,
+        quality=meta.get("quality", []), repairs=table_repairs(meta.get("quality", [])), definitions=DEFINITIONS_PAGE,
         overview=None if overview is None else {"status": overview.status, "html": overview.html,
                                                 "notebook": f"notebooks/{overview.notebook}", "error": overview.error},
         margin_label=definitions.label("margin_pct", definitions.margin_from_profit(params)),
